@@ -1,0 +1,166 @@
+// The typed model of a VoidBox run spec (api_version v1).
+//
+// One model for YAML and JSON input. Field names and defaults follow the
+// original VoidBox so existing specs run unchanged. The parser in
+// core/src/spec fills it and records where each value came from, so later
+// stages (validation, planning) can report file:line:column.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace voidbox::spec {
+
+struct Location {
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based; 0 = unknown
+};
+
+enum class Kind { agent, pipeline, workflow, sandbox };
+enum class SandboxMode { auto_, local, mock };
+enum class AgentMode { task, service, interactive };
+
+struct Mount {
+  std::string host;
+  std::string guest;
+  bool readonly = true;  // "mode: ro" (default) or "rw"
+};
+
+struct Sandbox {
+  SandboxMode mode = SandboxMode::auto_;
+  std::optional<std::string> kernel;
+  std::optional<std::string> initramfs;
+  std::uint32_t memory_mb = 1024;
+  std::uint32_t vcpus = 1;
+  bool network = false;
+  // Value "" means: copy the variable from the host environment.
+  std::map<std::string, std::string> env;
+  std::vector<Mount> mounts;
+  std::optional<std::string> image;        // OCI base rootfs
+  std::optional<std::string> guest_image;  // OCI kernel+initramfs; "" disables auto-pull
+  std::optional<std::string> snapshot;
+};
+
+struct Llm {
+  std::string provider = "claude";  // claude, claude-personal, codex, ollama, lm-studio, custom
+  std::optional<std::string> model;
+  std::optional<std::string> base_url;
+  std::optional<std::string> api_key_env;
+  bool credential_proxy = false;
+};
+
+struct Observe {
+  bool traces = false;
+  bool metrics = false;
+  bool logs = false;
+  std::optional<std::string> otlp_endpoint;
+  std::optional<std::string> service_name;
+  std::optional<std::uint32_t> telemetry_buffer_size;
+};
+
+// A skill entry: either the string form "<type>:<value>" or the OCI object
+// form {image, mount, readonly}.
+struct Skill {
+  enum class Type { agent, file, remote, cli, mcp, oci };
+  Type type = Type::agent;
+  std::string value;  // agent name, file path, owner/repo/skill, command; OCI: image ref
+  std::string mount;  // OCI only
+  bool readonly = true;
+  Location where;
+};
+
+struct Messaging {
+  bool enabled = false;
+  std::optional<std::string> provider_bridge;
+};
+
+struct Agent {
+  std::optional<std::string> prompt;
+  std::vector<Skill> skills;
+  std::optional<std::uint64_t> timeout_secs;
+  std::optional<std::string> output_file;
+  Messaging messaging;
+  AgentMode mode = AgentMode::task;
+};
+
+struct BoxSandbox {
+  std::optional<std::uint32_t> memory_mb;
+  std::optional<std::uint32_t> vcpus;
+  std::optional<bool> network;
+  std::map<std::string, std::string> env;
+  std::vector<Mount> mounts;
+  std::optional<std::string> snapshot;
+};
+
+struct BoxOutput {
+  std::string name;
+  std::string guest = "/workspace/output";
+};
+
+struct BoxInput {
+  std::string from;
+  std::string guest = "/workspace/input";
+};
+
+struct Box {
+  std::string name;
+  std::string prompt;
+  std::vector<Skill> skills;
+  std::optional<Llm> llm;
+  std::optional<std::uint64_t> timeout_secs;
+  std::optional<BoxSandbox> sandbox;
+  std::vector<BoxOutput> outputs;
+  std::vector<BoxInput> inputs;
+  Location where;
+};
+
+struct Stage {
+  enum class Type { box, fan_out };
+  Type type = Type::box;
+  std::string name;                // Type::box
+  std::vector<std::string> boxes;  // Type::fan_out
+  Location where;
+};
+
+struct Pipeline {
+  std::vector<Box> boxes;
+  std::vector<Stage> stages;  // empty: boxes run in order
+};
+
+struct StepRun {
+  std::string program;
+  std::vector<std::string> args;
+  std::optional<std::string> stdin_from;  // a step name
+};
+
+struct Step {
+  std::string name;
+  StepRun run;
+  std::vector<std::string> depends_on;
+  bool service = false;                      // "mode: service": no timeout
+  std::optional<std::uint64_t> timeout_secs;  // unset: the run policy's default
+  Location where;
+};
+
+struct Workflow {
+  std::vector<Step> steps;
+  std::optional<std::string> output_step;
+};
+
+struct RunSpec {
+  std::string source_path;  // file the spec was read from ("" for in-memory)
+  std::string api_version = "v1";
+  Kind kind = Kind::agent;
+  std::optional<std::string> name;
+  Sandbox sandbox;
+  std::optional<Llm> llm;
+  std::optional<Observe> observe;
+  std::optional<Agent> agent;
+  std::optional<Pipeline> pipeline;
+  std::optional<Workflow> workflow;
+};
+
+}  // namespace voidbox::spec
