@@ -1,0 +1,65 @@
+// The runtime's view of a backend plugin: a factory and the VMs it creates.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "voidbox/plugin/error.hpp"
+#include "voidbox/plugin_abi.h"
+
+namespace voidbox::plugin {
+
+struct ExitInfo {
+  vb_exit_reason reason = VB_EXIT_RUNNING;
+  std::int32_t code = 0;
+  std::string detail;
+};
+
+// One VM. Destroying it destroys the plugin object (which stops the VM).
+// Used by one thread at a time.
+class Vm {
+ public:
+  Vm(std::shared_ptr<const void> keep_alive, const vb_backend_vtable* vtable, vb_vm* handle,
+     std::string backend);
+  ~Vm();
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+
+  // The backend that made it, e.g. "kvm".
+  const std::string& backend() const noexcept { return backend_; }
+
+  std::expected<void, Error> start();
+  // A connected stream to guest vsock `port`; the caller owns the fd.
+  std::expected<int, Error> connect(std::uint32_t port);
+  // reason == VB_EXIT_RUNNING when the timeout passed; -1 waits forever.
+  std::expected<ExitInfo, Error> wait(std::int32_t timeout_ms);
+  std::expected<void, Error> stop(std::int32_t timeout_ms);
+
+ private:
+  std::shared_ptr<const void> keep_alive_;
+  const vb_backend_vtable* vtable_;
+  vb_vm* handle_;
+  std::string backend_;
+};
+
+class BackendFactory {
+ public:
+  BackendFactory(std::shared_ptr<const void> keep_alive, const vb_backend_vtable* vtable,
+                 std::string name);
+
+  const std::string& name() const noexcept { return name_; }
+  // Whether this host can run the backend; the error says why not.
+  std::expected<void, Error> probe() const;
+  // `config_json` follows the SDK's vm-config.md.
+  std::expected<std::unique_ptr<Vm>, Error> create(std::string_view config_json) const;
+
+ private:
+  std::shared_ptr<const void> keep_alive_;
+  const vb_backend_vtable* vtable_;
+  std::string name_;
+};
+
+}  // namespace voidbox::plugin
