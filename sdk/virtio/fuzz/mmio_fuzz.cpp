@@ -1,0 +1,9 @@
+// libFuzzer target: virtio-mmio register sequences against a small device.
+#include <cstddef>
+#include <cstdint>
+
+#include "virtqueue_fuzz_body.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return voidbox::virtio::fuzz::run_mmio(data, size);
+}
