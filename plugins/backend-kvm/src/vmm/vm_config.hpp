@@ -1,0 +1,50 @@
+// The VM config JSON (sdk/docs/vm-config.md) as the KVM backend reads it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.hpp"
+
+namespace voidbox::kvm {
+
+struct DeviceConfig {
+  std::string type;
+  std::string config_json;  // the device's own config, serialised
+};
+
+struct VmConfig {
+  std::string name = "vm";
+  std::string kernel;
+  std::string initramfs;
+  std::string cmdline;
+  std::vector<std::string> guest_args;
+  std::uint64_t memory_mb = 512;
+  std::uint32_t vcpus = 1;
+  std::string state_dir;
+  std::uint32_t vsock_cid = 3;
+  std::string serial_log;
+  bool network = false;
+  std::vector<DeviceConfig> devices;
+};
+
+Result<VmConfig> parse_vm_config(std::string_view json);
+Result<VmConfig> load_vm_config(const std::string& path);
+
+// The backend's own command line, then `cmdline`, then the guest_args words.
+std::string kernel_cmdline(const VmConfig& config);
+
+// Where voidbox-vmm puts things inside state_dir.
+inline std::string vsock_socket_path(const VmConfig& c) {
+  return c.state_dir + "/vsock.sock";
+}
+inline std::string exit_file_path(const std::string& state_dir) {
+  return state_dir + "/exit.json";
+}
+inline std::string stats_file_path(const std::string& state_dir) {
+  return state_dir + "/vmm-stats.json";
+}
+
+}  // namespace voidbox::kvm
