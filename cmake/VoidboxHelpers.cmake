@@ -2,7 +2,8 @@
 
 function(voidbox_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
-    -Wnon-virtual-dtor -Wcast-align -Wnull-dereference -Wimplicit-fallthrough)
+    -Wcast-align -Wnull-dereference -Wimplicit-fallthrough
+    $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor>)
   if(VOIDBOX_WARNINGS_AS_ERRORS)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
@@ -47,3 +48,14 @@ function(voidbox_add_test name)
 endfunction()
 
 include(GoogleTest)
+
+# Adds every immediate subfolder that has a CMakeLists.txt, in name order.
+# The glob is re-checked at build time, so a new folder needs no edit here.
+function(voidbox_add_subdirectories)
+  file(GLOB parts CONFIGURE_DEPENDS RELATIVE ${CMAKE_CURRENT_SOURCE_DIR} */CMakeLists.txt)
+  list(SORT parts)
+  foreach(part IN LISTS parts)
+    get_filename_component(dir ${part} DIRECTORY)
+    add_subdirectory(${dir})
+  endforeach()
+endfunction()

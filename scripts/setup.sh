@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git clang-format
-  clang libclang-rt-14-dev
+  clang-16 libclang-rt-16-dev python3
   libboost1.81-all-dev libboost-json1.81-dev
   libyaml-cpp-dev libarchive-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev
