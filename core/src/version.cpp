@@ -2,6 +2,8 @@
 
 namespace voidbox {
 
-std::string_view version() noexcept { return VOIDBOX_VERSION; }
+std::string_view version() noexcept {
+  return VOIDBOX_VERSION;
+}
 
 }  // namespace voidbox

@@ -140,7 +140,7 @@ struct Step {
   std::string name;
   StepRun run;
   std::vector<std::string> depends_on;
-  bool service = false;                      // "mode: service": no timeout
+  bool service = false;                       // "mode: service": no timeout
   std::optional<std::uint64_t> timeout_secs;  // unset: the run policy's default
   Location where;
 };

@@ -51,7 +51,9 @@ struct Artifact {
   bool exists = false;
 };
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 bool is_file(const fs::path& p) {
   std::error_code ec;
@@ -146,19 +148,23 @@ Check check_kvm(const host::HostCapabilities& caps, const Artifact& kernel, bool
     } else if (caps.cpu.svm) {
       c.remedy = "load KVM: modprobe kvm_amd (if it fails, enable AMD-V/SVM in the firmware)";
     } else if (caps.cpu.hypervisor) {
-      c.remedy = std::string("this machine is a VM without nested virtualisation: enable it on "
-                             "its host, or ") + kNestedHint;
+      c.remedy = std::string(
+                     "this machine is a VM without nested virtualisation: enable it on "
+                     "its host, or ") +
+                 kNestedHint;
     } else {
-      c.remedy = "enable hardware virtualisation (VT-x / AMD-V) in the firmware, then load "
-                 "kvm_intel or kvm_amd";
+      c.remedy =
+          "enable hardware virtualisation (VT-x / AMD-V) in the firmware, then load "
+          "kvm_intel or kvm_amd";
     }
     return c;
   }
   if (!kvm.openable) {
     c.detail = "cannot open /dev/kvm: " + errno_text(kvm.open_errno);
     if (kvm.open_errno == EACCES || kvm.open_errno == EPERM) {
-      c.remedy = "add the user to the kvm group (usermod -aG kvm $USER, then log in again) or "
-                 "run as root";
+      c.remedy =
+          "add the user to the kvm group (usermod -aG kvm $USER, then log in again) or "
+          "run as root";
     } else {
       c.remedy = "check dmesg for KVM errors";
     }
@@ -195,8 +201,10 @@ Check check_kvm(const host::HostCapabilities& caps, const Artifact& kernel, bool
                ". PVM runs only guest kernels built with CONFIG_PVM_GUEST=y; stock kernels "
                "(e.g. Debian's linux-image-amd64) hang silently right after the real-mode "
                "setup code";
-    c.remedy = std::string("boot a PVM guest kernel (VOID_BOX_KERNEL, with its .config beside "
-                           "it), or ") + kNestedHint;
+    c.remedy = std::string(
+                   "boot a PVM guest kernel (VOID_BOX_KERNEL, with its .config beside "
+                   "it), or ") +
+               kNestedHint;
     return c;
   }
   c.status = Status::warn;
@@ -282,15 +290,14 @@ std::vector<Check> check_plugins(const DoctorOptions& o) {
       ++loaded;
       continue;
     }
-    checks.push_back({"plugin", Status::warn,
-                      p.path + (p.name.empty() ? "" : " (" + p.name + ")") +
-                          " failed to load: " + p.reason,
-                      "rebuild or remove it; `voidbox plugins list` shows every plugin"});
+    checks.push_back(
+        {"plugin", Status::warn,
+         p.path + (p.name.empty() ? "" : " (" + p.name + ")") + " failed to load: " + p.reason,
+         "rebuild or remove it; `voidbox plugins list` shows every plugin"});
   }
   Check summary{"plugins", Status::ok,
                 std::to_string(loaded) + " loaded, " +
-                    std::to_string(o.plugins.size() - static_cast<std::size_t>(loaded)) +
-                    " failed",
+                    std::to_string(o.plugins.size() - static_cast<std::size_t>(loaded)) + " failed",
                 ""};
   if (o.vm_backend_loaded && !*o.vm_backend_loaded) {
     summary.status = Status::fail;
@@ -335,8 +342,8 @@ int run_doctor(const DoctorOptions& options_in, std::ostream& out) {
   checks.push_back(check_kvm(caps, kernel, kernel_pvm_ok));
   checks.push_back(check_vsock(caps));
   checks.push_back(check_artifact("kernel", kernel, "VOID_BOX_KERNEL", "scripts/fetch-kernel.sh"));
-  checks.push_back(check_artifact("initramfs", initramfs, "VOID_BOX_INITRAMFS",
-                                  "scripts/build-guest-image.sh"));
+  checks.push_back(
+      check_artifact("initramfs", initramfs, "VOID_BOX_INITRAMFS", "scripts/build-guest-image.sh"));
   for (auto& c : check_plugins(o)) checks.push_back(std::move(c));
 
   int failures = 0;
@@ -350,8 +357,7 @@ int run_doctor(const DoctorOptions& options_in, std::ostream& out) {
     if (caps.kvm.api_version) api = *caps.kvm.api_version;
     boost::json::array plugins;
     for (const auto& p : o.plugins) {
-      plugins.push_back(
-          {{"path", p.path}, {"name", p.name}, {"ok", p.ok}, {"reason", p.reason}});
+      plugins.push_back({{"path", p.path}, {"name", p.name}, {"ok", p.ok}, {"reason", p.reason}});
     }
     boost::json::array check_list;
     for (const auto& c : checks) {
@@ -373,7 +379,8 @@ int run_doctor(const DoctorOptions& options_in, std::ostream& out) {
           {"hardware_kvm", caps.hardware_kvm()},
           {"pvm", caps.hypervisor == HypervisorKind::pvm},
           {"boots_stock_kernels", caps.boots_stock_kernels()}}},
-        {"cpu", {{"vmx", caps.cpu.vmx}, {"svm", caps.cpu.svm}, {"hypervisor", caps.cpu.hypervisor}}},
+        {"cpu",
+         {{"vmx", caps.cpu.vmx}, {"svm", caps.cpu.svm}, {"hypervisor", caps.cpu.hypervisor}}},
         {"vsock",
          {{"vhost_vsock_present", caps.vsock.vhost_present},
           {"vhost_vsock_openable", caps.vsock.vhost_openable},

@@ -23,8 +23,8 @@ struct GlobalOptions {
 
 struct VerbContext {
   const GlobalOptions& global;
-  std::string_view verb;           // e.g. "run", or "image pull"
-  std::vector<std::string> args;   // everything after the verb
+  std::string_view verb;          // e.g. "run", or "image pull"
+  std::vector<std::string> args;  // everything after the verb
   std::ostream& out;
   std::ostream& err;
 };

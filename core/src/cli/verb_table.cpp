@@ -25,6 +25,8 @@ constexpr Verb kVerbs[] = {
 };
 }  // namespace
 
-std::span<const Verb> all_verbs() { return kVerbs; }
+std::span<const Verb> all_verbs() {
+  return kVerbs;
+}
 
 }  // namespace voidbox::cli

@@ -36,10 +36,10 @@ struct DeviceProbe {
 
 // Raw observations. Everything probe_host_facts() reads, nothing derived.
 struct HostFacts {
-  std::string cpuinfo;             // /proc/cpuinfo
+  std::string cpuinfo;               // /proc/cpuinfo
   std::vector<std::string> modules;  // which of kvm, kvm_intel, kvm_amd, kvm_pvm are in /sys/module
   DeviceProbe dev_kvm;
-  std::optional<int> kvm_api_version;  // KVM_GET_API_VERSION, when /dev/kvm opened
+  std::optional<int> kvm_api_version;         // KVM_GET_API_VERSION, when /dev/kvm opened
   std::vector<std::string> kvm_missing_caps;  // required KVM_CAP_* the device lacks
   DeviceProbe dev_vhost_vsock;
   int af_vsock_errno = 0;  // socket(AF_VSOCK): 0 = supported
@@ -52,21 +52,19 @@ struct CpuFlags {
 };
 
 struct KvmStatus {
-  bool present = false;      // /dev/kvm exists
-  bool openable = false;     // open(O_RDWR) worked
+  bool present = false;   // /dev/kvm exists
+  bool openable = false;  // open(O_RDWR) worked
   int open_errno = 0;
   std::optional<int> api_version;
   std::vector<std::string> missing_caps;
-  bool usable() const noexcept {
-    return openable && api_version == 12 && missing_caps.empty();
-  }
+  bool usable() const noexcept { return openable && api_version == 12 && missing_caps.empty(); }
 };
 
 struct VsockStatus {
-  bool vhost_present = false;   // /dev/vhost-vsock exists
+  bool vhost_present = false;  // /dev/vhost-vsock exists
   bool vhost_openable = false;
   int vhost_open_errno = 0;
-  bool af_vsock = false;        // the kernel supports AF_VSOCK sockets
+  bool af_vsock = false;  // the kernel supports AF_VSOCK sockets
   int af_vsock_errno = 0;
 };
 

@@ -46,18 +46,18 @@ extern "C" {
 typedef enum vb_status {
   VB_OK = 0,
   VB_ERR_INVALID_ARGUMENT = 1,
-  VB_ERR_UNSUPPORTED = 2,  /* this host cannot do it (no KVM, wrong kernel) */
+  VB_ERR_UNSUPPORTED = 2, /* this host cannot do it (no KVM, wrong kernel) */
   VB_ERR_NOT_FOUND = 3,
   VB_ERR_IO = 4,
   VB_ERR_TIMEOUT = 5,
-  VB_ERR_GUEST = 6,        /* the guest misbehaved or crashed */
+  VB_ERR_GUEST = 6, /* the guest misbehaved or crashed */
   VB_ERR_INTERNAL = 7
 } vb_status;
 
 /* Caller-owned buffer a callee writes a NUL-terminated message into. */
 typedef struct vb_error {
   size_t struct_size;
-  char* message;       /* caller-owned, capacity bytes */
+  char* message; /* caller-owned, capacity bytes */
   size_t capacity;
 } vb_error;
 
@@ -92,8 +92,7 @@ typedef struct vb_registrar {
    * with static storage duration in the plugin; the host keeps the pointer.
    * `name` is copied. Returns VB_OK, or an error if the name is taken.
    */
-  vb_status (*register_factory)(void* host_ctx, vb_kind kind, const char* name,
-                                const void* vtable);
+  vb_status (*register_factory)(void* host_ctx, vb_kind kind, const char* name, const void* vtable);
   /* Thread-safe; message is borrowed. */
   void (*log)(void* host_ctx, vb_log_level level, const char* message);
 } vb_registrar;
@@ -121,18 +120,18 @@ typedef const vb_plugin_descriptor* (*vb_plugin_entry_fn)(void);
 typedef struct vb_vm vb_vm; /* opaque, plugin-owned */
 
 typedef enum vb_exit_reason {
-  VB_EXIT_RUNNING = 0,    /* wait timed out; still running */
+  VB_EXIT_RUNNING = 0, /* wait timed out; still running */
   VB_EXIT_POWEROFF = 1,
   VB_EXIT_REBOOT = 2,
-  VB_EXIT_CRASH = 3,      /* triple fault, kernel panic, VMM internal error */
-  VB_EXIT_KILLED = 4      /* stopped by the host */
+  VB_EXIT_CRASH = 3, /* triple fault, kernel panic, VMM internal error */
+  VB_EXIT_KILLED = 4 /* stopped by the host */
 } vb_exit_reason;
 
 typedef struct vb_exit_info {
   size_t struct_size;
   vb_exit_reason reason;
-  int32_t code;           /* backend-specific detail, 0 if none */
-  char detail[256];       /* human-readable, NUL-terminated */
+  int32_t code;     /* backend-specific detail, 0 if none */
+  char detail[256]; /* human-readable, NUL-terminated */
 } vb_exit_info;
 
 typedef struct vb_backend_vtable {
@@ -147,8 +146,7 @@ typedef struct vb_backend_vtable {
    * kernel, initramfs, memory_mb, vcpus, guest_args, vsock_uds, serial_log,
    * devices). The VM is not running yet.
    */
-  vb_status (*create)(const char* config_json, size_t config_len, vb_vm** out,
-                      vb_error* error);
+  vb_status (*create)(const char* config_json, size_t config_len, vb_vm** out, vb_error* error);
   vb_status (*start)(vb_vm* vm, vb_error* error);
   /*
    * Opens a stream to guest vsock port `port`. On VB_OK `*fd_out` is a
@@ -177,12 +175,11 @@ typedef enum vb_record_kind {
 
 typedef struct vb_exporter_vtable {
   size_t struct_size;
-  vb_status (*create)(const char* config_json, size_t config_len,
-                      vb_exporter** out, vb_error* error);
+  vb_status (*create)(const char* config_json, size_t config_len, vb_exporter** out,
+                      vb_error* error);
   /* `record_json` is one JSON object; borrowed. Thread-safe. */
-  vb_status (*export_record)(vb_exporter* exporter, vb_record_kind kind,
-                             const char* record_json, size_t record_len,
-                             vb_error* error);
+  vb_status (*export_record)(vb_exporter* exporter, vb_record_kind kind, const char* record_json,
+                             size_t record_len, vb_error* error);
   vb_status (*flush)(vb_exporter* exporter, vb_error* error);
   void (*destroy)(vb_exporter* exporter);
 } vb_exporter_vtable;

@@ -1,8 +1,6 @@
 // `voidbox doctor`'s report, against injected host facts and a fake cache.
 #include "cli/doctor.hpp"
 
-#include "cli/verb.hpp"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +11,8 @@
 #include <map>
 #include <sstream>
 #include <string>
+
+#include "cli/verb.hpp"
 
 namespace voidbox::cli {
 namespace {
@@ -239,9 +239,9 @@ TEST(DoctorVerb, ParsesOutputFlags) {
   EXPECT_NE(err.str().find("human or json"), std::string::npos);
   EXPECT_EQ(run_verb({"--bogus"}), kExitUsage);
 
-  for (const auto& args : {std::vector<std::string>{"--json"},
-                           std::vector<std::string>{"--output=json"},
-                           std::vector<std::string>{"--output", "json"}}) {
+  for (const auto& args :
+       {std::vector<std::string>{"--json"}, std::vector<std::string>{"--output=json"},
+        std::vector<std::string>{"--output", "json"}}) {
     const int status = run_verb(args);
     EXPECT_TRUE(status == kExitOk || status == kExitFailure) << status;
     const auto doc = boost::json::parse(out.str()).as_object();
