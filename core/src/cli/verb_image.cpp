@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/verb.hpp"
+#include "cli/verb_options.hpp"
 #include "images/image_source.hpp"
 #include "voidbox/plugin/registry.hpp"
 
@@ -51,25 +52,6 @@ void add_common(po::options_description& options, CommonOptions& common) {
       "insecure-registry", po::value(&common.insecure)->composing(),
       "host[:port] to reach over plain http (repeatable)")(
       "image-source", po::value(&common.source)->default_value("oci"), "image source plugin");
-}
-
-std::optional<int> parse(VerbContext& ctx, const std::vector<std::string>& args,
-                         const std::string& usage, po::options_description& options,
-                         const po::positional_options_description& positional,
-                         po::variables_map& vm) {
-  options.add_options()("help,h", "show this help");
-  try {
-    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-    if (vm.count("help")) {
-      ctx.out << usage << "\n" << options;
-      return kExitOk;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    ctx.err << "voidbox image: " << e.what() << "\n" << usage;
-    return kExitUsage;
-  }
-  return std::nullopt;
 }
 
 std::string source_config(const CommonOptions& common) {
@@ -214,8 +196,8 @@ int cmd_pull(VerbContext& ctx, const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("ref", 1);
   po::variables_map vm;
-  if (auto rc =
-          parse(ctx, args, "usage: voidbox image pull REF [options]", options, positional, vm))
+  if (auto rc = parse_verb_options(ctx, args, "usage: voidbox image pull REF [options]", options,
+                                   positional, vm))
     return *rc;
   if (common.jobs < 1 || common.jobs > 32) {
     ctx.err << "voidbox image pull: --jobs must be between 1 and 32\n";
@@ -255,7 +237,8 @@ int cmd_list(VerbContext& ctx, const std::vector<std::string>& args) {
   po::options_description options("voidbox image list options");
   add_common(options, common);
   po::variables_map vm;
-  if (auto rc = parse(ctx, args, "usage: voidbox image list [options]", options, {}, vm))
+  if (auto rc =
+          parse_verb_options(ctx, args, "usage: voidbox image list [options]", options, {}, vm))
     return *rc;
   auto session = open_source(ctx, common);
   if (!session) return kExitFailure;
@@ -288,8 +271,8 @@ int cmd_rm(VerbContext& ctx, const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("ref", 1);
   po::variables_map vm;
-  if (auto rc =
-          parse(ctx, args, "usage: voidbox image rm REF|DIGEST [options]", options, positional, vm))
+  if (auto rc = parse_verb_options(ctx, args, "usage: voidbox image rm REF|DIGEST [options]",
+                                   options, positional, vm))
     return *rc;
   auto session = open_source(ctx, common);
   if (!session) return kExitFailure;
@@ -311,7 +294,8 @@ int cmd_prune(VerbContext& ctx, const std::vector<std::string>& args) {
   po::options_description options("voidbox image prune options");
   add_common(options, common);
   po::variables_map vm;
-  if (auto rc = parse(ctx, args, "usage: voidbox image prune [options]", options, {}, vm))
+  if (auto rc =
+          parse_verb_options(ctx, args, "usage: voidbox image prune [options]", options, {}, vm))
     return *rc;
   auto session = open_source(ctx, common);
   if (!session) return kExitFailure;
@@ -352,8 +336,8 @@ int cmd_unpack(VerbContext& ctx, const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("ref", 1).add("dir", 1);
   po::variables_map vm;
-  if (auto rc = parse(ctx, args, "usage: voidbox image unpack REF DIR [options]", options,
-                      positional, vm))
+  if (auto rc = parse_verb_options(ctx, args, "usage: voidbox image unpack REF DIR [options]",
+                                   options, positional, vm))
     return *rc;
   auto session = open_source(ctx, common);
   if (!session) return kExitFailure;
@@ -388,8 +372,8 @@ int cmd_disk(VerbContext& ctx, const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("ref", 1);
   po::variables_map vm;
-  if (auto rc =
-          parse(ctx, args, "usage: voidbox image disk REF [options]", options, positional, vm))
+  if (auto rc = parse_verb_options(ctx, args, "usage: voidbox image disk REF [options]", options,
+                                   positional, vm))
     return *rc;
   auto session = open_source(ctx, common);
   if (!session) return kExitFailure;

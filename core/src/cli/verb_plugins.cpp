@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/verb.hpp"
+#include "cli/verb_options.hpp"
 #include "voidbox/plugin/registry.hpp"
 
 namespace voidbox::cli {
@@ -20,26 +21,6 @@ using plugin::Registry;
 
 std::string abi_text(const plugin::PluginInfo& p) {
   return std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor);
-}
-
-// Parses a subcommand's options; returns an exit code when it should stop.
-std::optional<int> parse(VerbContext& ctx, const std::vector<std::string>& args,
-                         const std::string& usage, po::options_description& options,
-                         const po::positional_options_description& positional,
-                         po::variables_map& vm) {
-  options.add_options()("help,h", "show this help");
-  try {
-    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-    if (vm.count("help")) {
-      ctx.out << usage << "\n" << options;
-      return kExitOk;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    ctx.err << "voidbox " << ctx.verb << ": " << e.what() << "\n" << usage;
-    return kExitUsage;
-  }
-  return std::nullopt;
 }
 
 void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
@@ -65,7 +46,7 @@ int list(VerbContext& ctx, const std::vector<std::string>& args) {
                         "only factories of this kind (backend, device, transport, skill, "
                         "exporter, image-source)");
   po::variables_map vm;
-  if (auto stop = parse(ctx, args, usage, options, {}, vm)) return *stop;
+  if (auto stop = parse_verb_options(ctx, args, usage, options, {}, vm)) return *stop;
   std::optional<vb_kind> only;
   if (!kind_filter.empty()) {
     only = plugin::parse_kind(kind_filter);
@@ -164,7 +145,7 @@ int test_exporter(VerbContext& ctx, const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("name", 1);
   po::variables_map vm;
-  if (auto stop = parse(ctx, args, usage, options, positional, vm)) return *stop;
+  if (auto stop = parse_verb_options(ctx, args, usage, options, positional, vm)) return *stop;
   auto kind = parse_record_kind(kind_text);
   if (!kind) {
     ctx.err << "voidbox plugins test-exporter: --kind must be span, metric or log\n";
