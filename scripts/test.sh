@@ -8,6 +8,4 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 bash scripts/build.sh
-# Tests labelled vm-inner run inside the one L1 boot of the vm-suite test;
-# listing them here too would only show them as skipped.
-ctest --test-dir build --output-on-failure --timeout 1800 --label-exclude '^vm-inner$' "$@"
+ctest --test-dir build --output-on-failure --timeout 1800 "$@"

@@ -37,6 +37,12 @@ VOIDBOX_VMTEST_INSIDE=nested (or =direct without L1).
 Options:
   --timeout S    kill COMMAND (and L1) after S seconds, L1 boot included;
                  default \${VOIDBOX_VMTEST_TIMEOUT:-900}
+  --hang-after S L1 writes a heartbeat every 5 s; if none arrives for S
+                 seconds (default 180) L1 itself has stopped responding
+                 (emulation stall), and it is killed: exit 125
+  --retries N    boot a fresh L1 up to N more times when L1 itself fails
+                 (boot failure or no heartbeat); never when COMMAND fails
+                 or times out (default 0)
   --mem MB       L1 memory (default 4096)
   --smp N        L1 vCPUs (default 2)
   --share DIR    also make DIR writable inside L1 (repeatable)
@@ -48,7 +54,8 @@ Options:
   -h, --help     this text
 
 Exit status: COMMAND's status; 124 if the timeout expired; 125 if the harness
-itself failed (missing QEMU, kernel, 9p support, L1 boot failure). L1's
+itself failed (missing QEMU, kernel, 9p support, L1 boot failure, L1 stopped
+responding). L1's
 console log is saved under \${XDG_CACHE_HOME:-\$HOME/.cache}/voidbox/vmtest/logs
 and its tail printed whenever the exit is 124 or 125.
 
@@ -64,6 +71,8 @@ die() { msg "error: $*"; exit 125; }
 usage_error() { msg "$*"; msg "try '$prog --help'"; exit 125; }
 
 timeout_s=${VOIDBOX_VMTEST_TIMEOUT:-900}
+hang_s=180
+retries=0
 mem=4096
 smp=2
 mode=${VOIDBOX_VMTEST_MODE:-auto}
@@ -79,6 +88,8 @@ need_arg() { (($# >= 2)) || usage_error "$1 needs an argument"; }
 while (($#)); do
   case $1 in
     --timeout) need_arg "$@"; timeout_s=$2; shift 2 ;;
+    --hang-after) need_arg "$@"; hang_s=$2; shift 2 ;;
+    --retries) need_arg "$@"; retries=$2; shift 2 ;;
     --mem) need_arg "$@"; mem=$2; shift 2 ;;
     --smp) need_arg "$@"; smp=$2; shift 2 ;;
     --share) need_arg "$@"; shares+=("$2"); shift 2 ;;
@@ -94,6 +105,8 @@ while (($#)); do
 done
 (($#)) || usage_error "no COMMAND given"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || usage_error "--timeout must be a positive integer of seconds"
+[[ $hang_s =~ ^[1-9][0-9]*$ ]] || usage_error "--hang-after must be a positive integer of seconds"
+[[ $retries =~ ^[0-9]+$ ]] || usage_error "--retries must be a non-negative integer"
 [[ $mem =~ ^[1-9][0-9]*$ ]] || usage_error "--mem must be a positive integer (MiB)"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || usage_error "--smp must be a positive integer"
 case $mode in auto|nested|direct) ;; *) usage_error "--mode must be auto, nested or direct" ;; esac
@@ -229,6 +242,10 @@ while read -r m; do
 done </lib/modules/load-order
 mkdir -p /vmtest /mnt/root
 mount -t 9p -o "$o9p" vmtest /vmtest || fail "cannot mount the control share over virtio-9p"
+# The host reads a stale heartbeat as an L1 that has stopped responding (a
+# stalled emulation) and gives up early instead of waiting for the timeout.
+(while :; do cat /proc/uptime >"$ctl/heartbeat"; sleep 5; done) &
+echo $! >"$ctl/heartbeat.pid"
 [ -c /dev/kvm ] || fail "no /dev/kvm after loading kvm-amd (does QEMU's CPU model offer svm?)"
 mount -t 9p -o "ro,$o9p,cache=loose" hostroot /mnt/root || fail "cannot mount the host root over virtio-9p"
 ip link set lo up 2>/dev/null
@@ -308,8 +325,6 @@ mkdir -p "$work/host" "$work/vm/ctl" "$work/vm/tmp"
 ctl=$work/vm/ctl
 vmtmp=$work/vm/tmp
 printf '%s\n' "$work/vm" >"$ctl/workdir"
-: >"$ctl/stdout"
-: >"$ctl/stderr"
 
 mkdir -p "$cache_root"
 share_list=("$repo" "$cache_root")
@@ -399,34 +414,6 @@ cwd=$PWD
 chmod 0755 "$ctl/cmd.sh"
 
 ((verbose)) && msg "L1: kernel $krel, initramfs $initrd, ${smp} vCPUs, ${mem} MiB, timeout ${timeout_s}s"
-timeout -k 5 "$timeout_s" "$qemu" "${qemu_args[@]}" </dev/null >"$work/host/qemu.log" 2>&1 &
-child=$!
-# If this script is SIGKILLed (e.g. by a test driver) no trap runs: a watcher
-# stops QEMU and removes the run's files once this shell is gone.
-(
-  set +e
-  trap '' INT HUP
-  trap 'exit 0' TERM
-  while kill -0 "$$" 2>/dev/null; do sleep 1; done
-  kill -TERM "$child" 2>/dev/null && sleep 2
-  kill -KILL "$child" 2>/dev/null
-  rm -rf -- "$work"
-) >/dev/null 2>&1 &
-watcher=$!
-# The files grow over 9p while L1 runs; tail --pid reads them to the end once
-# QEMU has gone, so nothing written before power-off is lost.
-tail -c +1 -s 0.1 --pid="$child" -f "$ctl/stdout" &
-tails+=($!)
-tail -c +1 -s 0.1 --pid="$child" -f "$ctl/stderr" >&2 &
-tails+=($!)
-
-qrc=0
-wait "$child" || qrc=$?
-child=""
-kill -TERM "$watcher" 2>/dev/null || true
-watcher=""
-for pid in "${tails[@]}"; do wait "$pid" 2>/dev/null || true; done
-tails=()
 
 save_log() {
   local dir=$cache_root/vmtest/logs dest
@@ -449,28 +436,96 @@ show_failure() {
   tail -n 25 "$log" | sed 's/^/  | /' >&2
 }
 
-if [[ -f $ctl/status ]]; then
-  rc=$(<"$ctl/status")
-  if ((verbose)); then
-    msg "L1 booted to COMMAND at uptime $(cut -d' ' -f1 "$ctl/started")s; total $(elapsed) ms; COMMAND status $rc"
+# Running, and not a zombie waiting to be reaped (kill -0 succeeds on one).
+running() { [[ -r /proc/$1/stat ]] && [[ $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) != Z ]]; }
+# Seconds since L1's last heartbeat, or since QEMU started if none came yet.
+heartbeat_age() {
+  local last=$attempt_start
+  [[ -f $ctl/heartbeat ]] && last=$(stat -c %Y "$ctl/heartbeat" 2>/dev/null || echo "$last")
+  echo $(($(date +%s) - last))
+}
+
+# One L1 boot: runs COMMAND and sets qrc (QEMU's status) and hung (1 when
+# the heartbeat stopped).
+run_l1() {
+  local budget=$1 pid
+  rm -f "$ctl/status" "$ctl/started" "$ctl/l1-error" "$ctl/heartbeat" "$ctl/heartbeat.pid"
+  : >"$ctl/stdout"
+  : >"$ctl/stderr"
+  : >"$work/host/console.log"
+  attempt_start=$(date +%s)
+  timeout -k 5 "$budget" "$qemu" "${qemu_args[@]}" </dev/null >"$work/host/qemu.log" 2>&1 &
+  child=$!
+  # If this script is SIGKILLed (e.g. by a test driver) no trap runs: a
+  # watcher stops QEMU and removes the run's files once this shell is gone.
+  (
+    set +e
+    trap '' INT HUP
+    trap 'exit 0' TERM
+    while kill -0 "$$" 2>/dev/null; do sleep 1; done
+    kill -TERM "$child" 2>/dev/null && sleep 2
+    kill -KILL "$child" 2>/dev/null
+    rm -rf -- "$work"
+  ) >/dev/null 2>&1 &
+  watcher=$!
+  # The files grow over 9p while L1 runs; tail --pid reads them to the end
+  # once QEMU has gone, so nothing written before power-off is lost.
+  tail -c +1 -s 0.1 --pid="$child" -f "$ctl/stdout" &
+  tails+=($!)
+  tail -c +1 -s 0.1 --pid="$child" -f "$ctl/stderr" >&2 &
+  tails+=($!)
+
+  hung=0
+  while running "$child"; do
+    if (($(heartbeat_age) > hang_s)); then
+      hung=1
+      msg "L1 stopped responding: no heartbeat for more than ${hang_s}s; killing it"
+      kill -TERM "$child" 2>/dev/null || true
+      break
+    fi
+    sleep 1
+  done
+  qrc=0
+  wait "$child" || qrc=$?
+  child=""
+  kill -TERM "$watcher" 2>/dev/null || true
+  watcher=""
+  for pid in "${tails[@]}"; do wait "$pid" 2>/dev/null || true; done
+  tails=()
+}
+
+attempt=1
+while :; do
+  run_l1 $((timeout_s - $(elapsed) / 1000))
+  if [[ -f $ctl/status ]]; then
+    rc=$(<"$ctl/status")
+    if ((verbose)); then
+      msg "L1 booted to COMMAND at uptime $(cut -d' ' -f1 "$ctl/started")s; total $(elapsed) ms; COMMAND status $rc"
+    fi
+    if ((keep_log)); then msg "L1 console log: $(save_log)"; fi
+    exit "$rc"
   fi
-  if ((keep_log)); then msg "L1 console log: $(save_log)"; fi
-  exit "$rc"
-fi
-if ((qrc == 124 || qrc == 137)); then
-  if [[ -f $ctl/started ]]; then
-    timeout_msg "L1 and COMMAND killed"
-  else
-    timeout_msg "L1 did not even reach COMMAND"
+  if ((!hung && (qrc == 124 || qrc == 137))); then
+    if [[ -f $ctl/started ]]; then
+      timeout_msg "L1 and COMMAND killed"
+    else
+      timeout_msg "L1 did not even reach COMMAND"
+    fi
     show_failure
+    exit 124
   fi
-  ((keep_log)) && msg "L1 console log: $(save_log)"
-  exit 124
-fi
-if [[ -s $ctl/l1-error ]]; then
-  msg "error: L1 setup failed: $(<"$ctl/l1-error")"
-else
-  msg "error: L1 stopped (QEMU status $qrc) before COMMAND reported a status"
-fi
-show_failure
-exit 125
+  if ((hung)); then
+    :
+  elif [[ -s $ctl/l1-error ]]; then
+    msg "error: L1 setup failed: $(<"$ctl/l1-error")"
+  else
+    msg "error: L1 stopped (QEMU status $qrc) before COMMAND reported a status"
+  fi
+  show_failure
+  # A fresh L1 only helps if there is time left for a real attempt.
+  if ((attempt > retries || timeout_s - $(elapsed) / 1000 < 60)); then
+    exit 125
+  fi
+  attempt=$((attempt + 1))
+  msg "retrying in a fresh L1 (attempt $attempt of $((retries + 1))); COMMAND starts again from scratch"
+done

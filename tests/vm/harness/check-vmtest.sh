@@ -2,7 +2,7 @@
 # Checks one behaviour of scripts/vmtest.sh (ctest label "harness").
 # Usage: check-vmtest.sh CASE   with CASE one of:
 #   kvm-usable  false-status  status-7  stdout  stderr-separate  timeout
-#   timeout-running
+#   timeout-running  l1-hang
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -72,6 +72,18 @@ case $case_name in
     grep -qi timeout "$work/err" || fail "no timeout message on stderr"
     grep -qx started "$work/out" || fail "output printed before the timeout was lost"
     ((elapsed < 100)) || fail "took ${elapsed}s to give up"
+    ;;
+  l1-hang)
+    # An L1 whose heartbeat stops is given up on early, not at the timeout,
+    # and --retries boots a fresh one. COMMAND stops the heartbeat itself.
+    # shellcheck disable=SC2016 # expanded inside L1
+    run --hang-after 20 --retries 1 --timeout 170 -- \
+      sh -c 'kill "$(cat "$TMPDIR/../ctl/heartbeat.pid")" && echo heartbeat-stopped; sleep 600'
+    expect_rc 125
+    (($(grep -c 'stopped responding' "$work/err") == 2)) || fail "expected two attempts to stop responding"
+    grep -q 'attempt 2 of 2' "$work/err" || fail "no retry announced"
+    (($(grep -c heartbeat-stopped "$work/out") == 2)) || fail "COMMAND did not run in each attempt"
+    ((elapsed < 150)) || fail "took ${elapsed}s to give up on a silent L1"
     ;;
   *)
     echo "check-vmtest.sh: unknown case $case_name" >&2
