@@ -10,6 +10,29 @@
 #include "layout.hpp"
 
 namespace voidbox::kvm {
+namespace {
+
+constexpr std::uint64_t kHugePage = 2ull << 20;
+
+// Anonymous memory whose start is 2 MiB aligned. KVM maps a guest page with a
+// 2 MiB entry only where the host address and the guest address agree modulo
+// 2 MiB, so an unaligned mapping would get 4 KiB guest mappings even when
+// the host backs it with huge pages: 512 times more nested page faults.
+void* map_aligned(std::uint64_t size) {
+  const std::uint64_t span = size + kHugePage;
+  // NORESERVE: the guest touches only what it uses; untouched pages cost nothing.
+  void* raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) return MAP_FAILED;
+  const auto base = reinterpret_cast<std::uintptr_t>(raw);
+  const auto aligned = (base + kHugePage - 1) & ~(kHugePage - 1);
+  if (aligned > base) ::munmap(raw, aligned - base);
+  const std::uintptr_t end = base + span, used_end = aligned + size;
+  if (end > used_end) ::munmap(reinterpret_cast<void*>(used_end), end - used_end);
+  return reinterpret_cast<void*>(aligned);
+}
+
+}  // namespace
 
 Result<GuestRam> GuestRam::create(std::uint64_t memory_mb) {
   // 64 GiB is far beyond any sandbox and keeps sizes well inside 64-bit math.
@@ -23,9 +46,7 @@ Result<GuestRam> GuestRam::create(std::uint64_t memory_mb) {
   const std::uint64_t starts[2] = {0, layout::kHighRamStart};
   for (int i = 0; i < 2; ++i) {
     if (sizes[i] == 0) continue;
-    // NORESERVE: the guest touches only what it uses; untouched pages cost nothing.
-    void* p = ::mmap(nullptr, sizes[i], PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* p = map_aligned(sizes[i]);
     if (p == MAP_FAILED) return fail_errno("mmap of guest RAM failed");
     ::madvise(p, sizes[i], MADV_DONTDUMP);
     // Transparent huge pages: loading the kernel and initramfs faults 2 MiB at
