@@ -15,6 +15,9 @@
 #   stop      SIGTERM to a running VM: status 12 "stopped", within 2 s
 #   vsock     64 MiB both ways between a host program and a guest program over
 #             the hybrid vsock socket, checked by SHA-256
+#   blk       the virtio-blk device plugin serves a disk image: the guest
+#             sees its size and serial, reads 4 MiB the host wrote and
+#             writes 1 MiB the host reads back, both checked by SHA-256
 #
 # Env: VOIDBOX_BUILD_DIR (default: ../../../build), VOIDBOX_VMM (voidbox-vmm).
 set -euo pipefail
@@ -23,14 +26,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo=$(cd "$here/../../.." && pwd -P)
 build=${VOIDBOX_BUILD_DIR:-$repo/build}
 vmm=${VOIDBOX_VMM:-$build/bin/voidbox-vmm}
-case_name=${1:?usage: run-vm-test.sh boot|reboot|panic|stop|vsock|prebuild DIR}
+case_name=${1:?usage: run-vm-test.sh boot|reboot|panic|stop|vsock|blk|prebuild DIR}
 
 pid=""
 # Running and not a zombie (kill -0 also succeeds on an unreaped child).
 alive() { [[ -r /proc/$1/status ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 fail() {
   printf 'FAIL [%s]: %s\n' "$case_name" "$*" >&2
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null
+  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
   dump
   exit 1
 }
@@ -72,6 +75,10 @@ if [[ $case_name == vsock ]]; then
   initramfs_args+=(--modules-tree "$MODULES" --module virtio_mmio --module vmw_vsock_virtio_transport)
   initramfs_args+=(--file "$VSOCK_GUEST_BIN:/vbtest-vsock" --file "$here/vsock-guest-extra.sh:/vbtest-extra")
 fi
+if [[ $case_name == blk ]]; then
+  initramfs_args+=(--modules-tree "$MODULES" --module virtio_mmio --module virtio_blk)
+  initramfs_args+=(--file "$here/blk-guest-extra.sh:/vbtest-extra")
+fi
 
 if [[ $case_name == prebuild ]]; then
   out=${2:?usage: run-vm-test.sh prebuild DIR}
@@ -80,6 +87,9 @@ if [[ $case_name == prebuild ]]; then
   "$repo/tests/vm/lib/make-initramfs.sh" "${initramfs_args[@]:2}" -o "$out/vsock.cpio" \
     --modules-tree "$MODULES" --module virtio_mmio --module vmw_vsock_virtio_transport \
     --file "$VSOCK_GUEST_BIN:/vbtest-vsock" --file "$here/vsock-guest-extra.sh:/vbtest-extra"
+  "$repo/tests/vm/lib/make-initramfs.sh" "${initramfs_args[@]:2}" -o "$out/blk.cpio" \
+    --modules-tree "$MODULES" --module virtio_mmio --module virtio_blk \
+    --file "$here/blk-guest-extra.sh:/vbtest-extra"
   exit 0
 fi
 
@@ -92,22 +102,32 @@ case $case_name in
   panic) action=panic ;;
   stop) action=hang ;;
   vsock) memory_mb=1024; action=poweroff ;;
+  blk) ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
 # VBTEST_PREBUILT_DIR: take plain.cpio / vsock.cpio from there (built by
 # `run-vm-test.sh prebuild DIR` outside the harness, where it is much faster).
 kind=plain
-[[ $case_name == vsock ]] && kind=vsock
+[[ $case_name == vsock || $case_name == blk ]] && kind=$case_name
 if [[ -n ${VBTEST_PREBUILT_DIR:-} && -f $VBTEST_PREBUILT_DIR/$kind.cpio ]]; then
   cp "$VBTEST_PREBUILT_DIR/$kind.cpio" "$work/initramfs.cpio"
 else
   "$repo/tests/vm/lib/make-initramfs.sh" "${initramfs_args[@]}"
 fi
 
+devices=""
+if [[ $case_name == blk ]]; then
+  # 8 MiB: 4 MiB of host data the guest hashes, then room for its write.
+  disk=$work/disk.img
+  head -c 4194304 /dev/urandom >"$disk"
+  truncate -s 8M "$disk"
+  host_sha=$(head -c 4194304 "$disk" | sha256sum | cut -d' ' -f1)
+  devices=',"devices":[{"type":"virtio-blk","config":{"path":"'$disk'","id":"vbtest-disk","read_only":false}}]'
+fi
 cat >"$state/vm.json" <<EOT
 {"name":"kvm-vm-test-$case_name","kernel":"$VMLINUZ","initramfs":"$work/initramfs.cpio",
  "memory_mb":$memory_mb,"vcpus":$vcpus,"state_dir":"$state","serial_log":"$serial",
- "vsock_cid":3,"cmdline":"vbtest.action=$action"}
+ "vsock_cid":3,"cmdline":"vbtest.action=$action"$devices}
 EOT
 
 start_ns=$(date +%s%N)
@@ -196,6 +216,19 @@ case $case_name in
   vsock)
     expect 0 poweroff
     grep -q VBTEST-VSOCK-OK "$serial" || fail "guest side of the vsock transfer did not succeed"
+    ;;
+  blk)
+    expect 0 poweroff
+    grep -q VBTEST-INSMOD-FAILED "$serial" && fail "a virtio module did not load"
+    grep -q VBTEST-BLK-MISSING "$serial" && fail "no /dev/vda in the guest"
+    field() { sed -n "s/^VBTEST-BLK-$1=//p" "$serial" | tr -d '\r'; }
+    [[ $(field SECTORS) == 16384 ]] || fail "guest sees $(field SECTORS) sectors, expected 16384 (8 MiB)"
+    [[ $(field SERIAL) == vbtest-disk ]] || fail "guest sees serial '$(field SERIAL)', expected vbtest-disk"
+    [[ $(field SHA) == "$host_sha" ]] || fail "guest read different data than the host wrote"
+    grep -q VBTEST-BLK-WRITTEN "$serial" || fail "guest write to /dev/vda failed"
+    back=$(dd if="$disk" bs=4096 skip=1536 count=256 status=none | sha256sum | cut -d' ' -f1)
+    [[ $back == "$(field GUEST-SHA)" ]] || fail "the disk image does not hold what the guest wrote"
+    note "virtio-blk: 4 MiB read and 1 MiB write checked"
     ;;
 esac
 note "PASS"
