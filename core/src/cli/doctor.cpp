@@ -73,14 +73,17 @@ std::string read_text(const fs::path& p) {
   return ss.str();
 }
 
-// The layout scripts/fetch-kernel.sh writes: kernels/<release>/vmlinuz.
+// The layout scripts/fetch-kernel.sh writes: kernels/<release>/vmlinuz, and
+// beside it vmlinux, the same kernel uncompressed, which `voidbox run` boots
+// when present (runtime/guest_artifacts.cpp).
 std::optional<fs::path> newest_cached_kernel(const fs::path& dir) {
   std::optional<fs::path> best;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (it->path().filename().string().starts_with(".")) continue;  // in-progress fetches
-    fs::path candidate = it->path() / "vmlinuz";
-    if (!is_file(candidate)) continue;
+    if (!is_file(it->path() / "vmlinuz")) continue;
+    fs::path candidate = it->path() / "vmlinux";
+    if (!is_file(candidate)) candidate = it->path() / "vmlinuz";
     if (!best || mtime(candidate) > mtime(*best)) best = candidate;
   }
   return best;
@@ -244,7 +247,8 @@ Artifact find_kernel(const DoctorOptions& o, const fs::path& cache) {
     a.path = k->string();
     a.origin = "cache";
   }
-  a.looked_in = "VOID_BOX_KERNEL, " + (cache / "kernels").string() + "/<version>/vmlinuz";
+  a.looked_in =
+      "VOID_BOX_KERNEL, " + (cache / "kernels").string() + "/<version>/vmlinux or vmlinuz";
   a.exists = a.path && is_file(*a.path);
   return a;
 }

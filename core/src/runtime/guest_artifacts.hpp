@@ -2,8 +2,9 @@
 //
 // Each is taken from the first of: the explicit path (spec field or flag);
 // $VOID_BOX_KERNEL / $VOID_BOX_INITRAMFS; the user cache
-// ${XDG_CACHE_HOME:-~/.cache}/voidbox/ (kernels/<version>/vmlinuz from
-// scripts/fetch-kernel.sh, images/ from scripts/build-guest-image.sh); the
+// ${XDG_CACHE_HOME:-~/.cache}/voidbox/ (kernels/<version>/vmlinux, else
+// vmlinuz, from scripts/fetch-kernel.sh; images/ from
+// scripts/build-guest-image.sh); the
 // install directory <datadir>/voidbox/. An initramfs built for one cached
 // kernel version is paired with that kernel.
 #pragma once

@@ -88,6 +88,14 @@ TEST_F(Doctor, HardwareKvmWithArtifactsCanBoot) {
   EXPECT_EQ(text().find("FAIL"), std::string::npos) << text();
 }
 
+TEST_F(Doctor, NamesTheUncompressedVmlinuxThatRunBoots) {
+  populate_cache();
+  touch(cache() / "kernels/6.1.0-56-amd64/vmlinux");
+  EXPECT_EQ(run(), 0) << text();
+  EXPECT_NE(text().find((cache() / "kernels/6.1.0-56-amd64/vmlinux").string()), std::string::npos)
+      << text();
+}
+
 TEST_F(Doctor, PvmWithStockKernelFailsAndPointsAtTheHarness) {
   populate_cache();
   options_.host = caps_of(HypervisorKind::pvm);
