@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the bench initramfs and runs `voidbox-bench boot` on it.
+# Builds the bench initramfs and runs `voidbox-bench boot` on it. The report
+# is also kept in $VOIDBOX_BUILD_DIR/bench/boot.txt (ctest shows a passing
+# test's output only with -V).
 #   run-bench.sh VOIDBOX_BENCH [bench args...]   e.g. --iters 5 --memory 512
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -13,4 +15,6 @@ trap 'rm -rf -- "$work"' EXIT
 "$repo/tests/vm/lib/make-initramfs.sh" -o "$work/bench.cpio" --init "$here/bench-init.sh"
 vmm_args=()
 [[ -n ${VOIDBOX_VMM:-} ]] && vmm_args=(--vmm "$VOIDBOX_VMM")
-exec "$bench" boot --kernel "$VMLINUZ" --initramfs "$work/bench.cpio" "${vmm_args[@]}" "$@"
+report=${VOIDBOX_BUILD_DIR:-$repo/build}/bench/boot.txt
+mkdir -p "$(dirname "$report")"
+"$bench" boot --kernel "$VMLINUZ" --initramfs "$work/bench.cpio" "${vmm_args[@]}" "$@" | tee "$report"
