@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace voidbox::kvm::vsock {
@@ -61,6 +62,21 @@ VsockDevice::VsockDevice(VsockConfig config)
     : config_(std::move(config)), max_sizes_(3, config_.queue_size) {}
 
 VsockDevice::~VsockDevice() {
+  // One line in the VMM log: what a broken or reset connection looks like
+  // from here is otherwise invisible to whoever reads a failed run.
+  if (muxer_) {
+    const VsockDeviceStats s = stats();
+    std::fprintf(stderr,
+                 "voidbox-vmm: vsock: %llu B to host, %llu B to guest, %llu resets sent, "
+                 "%llu credit violations, %llu malformed, %llu control dropped%s\n",
+                 static_cast<unsigned long long>(s.muxer.bytes_to_host),
+                 static_cast<unsigned long long>(s.muxer.bytes_to_guest),
+                 static_cast<unsigned long long>(s.muxer.resets_sent),
+                 static_cast<unsigned long long>(s.muxer.credit_violations),
+                 static_cast<unsigned long long>(s.muxer.malformed_dropped + s.tx_malformed),
+                 static_cast<unsigned long long>(s.muxer.control_dropped),
+                 broken_ ? "; the device broke (bad queue state from the guest)" : "");
+  }
   reset();
   if (listener_fd_ >= 0) {
     ::close(listener_fd_);
@@ -136,6 +152,8 @@ void VsockDevice::reset() {
 }
 
 void VsockDevice::fail() {
+  if (!broken_)
+    std::fprintf(stderr, "voidbox-vmm: vsock: a virtqueue broke; the device needs a reset\n");
   broken_ = true;
   if (interrupt_ != nullptr) interrupt_->signal_needs_reset();
 }
@@ -145,7 +163,11 @@ void VsockDevice::run() {
   int timeout = -1;
   while (!stop_) {
     const int n = ::epoll_wait(epoll_fd_, events, 64, timeout);
-    if (n < 0 && errno != EINTR) break;
+    if (n < 0 && errno != EINTR) {
+      std::fprintf(stderr, "voidbox-vmm: vsock: epoll_wait failed (%s); the device stops\n",
+                   std::strerror(errno));
+      break;
+    }
     std::lock_guard lock(mutex_);
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 == kKickToken) {
