@@ -57,6 +57,7 @@ bool Connection::serve() {
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
+      VB_LOG_WARN("closing connection: read failed: errno %d", errno);
       break;
     }
     if (auto r = decoder.feed(std::span(buf.data(), static_cast<std::size_t>(n))); !r) {

@@ -2,11 +2,25 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 
 #include "log.hpp"
 
 namespace voidbox::agent {
+namespace {
+
+// The guest kernel's vsock copies each send() into packets of up to 64 KiB,
+// each one kmalloc'ed. 64 KiB is an order-4 ("costly") allocation, which may
+// fail with ENOMEM once memory is fragmented, instead of reclaiming; 32 KiB
+// is the largest size the allocator keeps trying for.
+constexpr std::size_t kMaxSendChunk = 32 * 1024;
+// ENOMEM/ENOBUFS from the socket are the kernel being short of memory for a
+// moment: wait and retry for this long before giving the connection up.
+constexpr auto kTransientErrorPatience = std::chrono::seconds(10);
+
+}  // namespace
 
 FrameWriter::FrameWriter(int fd, std::size_t max_queued_bytes)
     : fd_(fd), max_queued_(max_queued_bytes), thread_([this] { loop(); }) {}
@@ -60,14 +74,27 @@ void FrameWriter::loop() {
     }
     std::size_t off = 0;
     bool failed = false;
+    std::chrono::steady_clock::time_point short_of_memory_since{};
     while (off < frame.size()) {
-      const ssize_t n = ::send(fd_, frame.data() + off, frame.size() - off, MSG_NOSIGNAL);
+      const std::size_t chunk = std::min(frame.size() - off, kMaxSendChunk);
+      const ssize_t n = ::send(fd_, frame.data() + off, chunk, MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EINTR) continue;
-        VB_LOG_DEBUG("connection write failed: errno %d", errno);
+        const auto now = std::chrono::steady_clock::now();
+        if (errno == ENOMEM || errno == ENOBUFS) {
+          if (short_of_memory_since == std::chrono::steady_clock::time_point{}) {
+            short_of_memory_since = now;
+          }
+          if (now - short_of_memory_since < kTransientErrorPatience) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            continue;
+          }
+        }
+        VB_LOG_WARN("connection write failed: errno %d", errno);
         failed = true;
         break;
       }
+      short_of_memory_since = {};
       off += static_cast<std::size_t>(n);
     }
     std::lock_guard lock(mu_);
