@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/verb.hpp"
+#include "runtime/guest_artifacts.hpp"
 #include "voidbox/plugin/registry.hpp"
 
 namespace voidbox::cli {
@@ -60,55 +61,11 @@ bool is_file(const fs::path& p) {
   return fs::is_regular_file(p, ec);
 }
 
-fs::file_time_type mtime(const fs::path& p) {
-  std::error_code ec;
-  auto t = fs::last_write_time(p, ec);
-  return ec ? fs::file_time_type::min() : t;
-}
-
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// The layout scripts/fetch-kernel.sh writes: kernels/<release>/vmlinuz, and
-// beside it vmlinux, the same kernel uncompressed, which `voidbox run` boots
-// when present (runtime/guest_artifacts.cpp).
-std::optional<fs::path> newest_cached_kernel(const fs::path& dir) {
-  std::optional<fs::path> best;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename().string().starts_with(".")) continue;  // in-progress fetches
-    if (!is_file(it->path() / "vmlinuz")) continue;
-    fs::path candidate = it->path() / "vmlinux";
-    if (!is_file(candidate)) candidate = it->path() / "vmlinuz";
-    if (!best || mtime(candidate) > mtime(*best)) best = candidate;
-  }
-  return best;
-}
-
-bool looks_like_initramfs(const fs::path& p) {
-  const std::string name = p.filename().string();
-  return name.find("initramfs") != std::string::npos || name.ends_with(".cpio") ||
-         name.ends_with(".cpio.gz") || name.ends_with(".cpio.zst") || name.ends_with(".cpio.xz");
-}
-
-// The guest-image builder writes under images/, possibly one level down.
-std::optional<fs::path> newest_cached_initramfs(const fs::path& dir) {
-  std::optional<fs::path> best;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    if (it.depth() > 1) {
-      it.disable_recursion_pending();
-      continue;
-    }
-    if (!it->is_regular_file(ec) || !looks_like_initramfs(it->path())) continue;
-    if (!best || mtime(it->path()) > mtime(*best)) best = it->path();
-  }
-  return best;
 }
 
 // Same rule as the KVM backend: a kernel declares CONFIG_PVM_GUEST in
@@ -243,7 +200,7 @@ Artifact find_kernel(const DoctorOptions& o, const fs::path& cache) {
   if (auto env = o.getenv("VOID_BOX_KERNEL"); env && !env->empty()) {
     a.path = *env;
     a.origin = "VOID_BOX_KERNEL";
-  } else if (auto k = newest_cached_kernel(cache / "kernels")) {
+  } else if (auto k = runtime::newest_cached_kernel(cache / "kernels")) {
     a.path = k->string();
     a.origin = "cache";
   }
@@ -258,7 +215,7 @@ Artifact find_initramfs(const DoctorOptions& o, const fs::path& cache) {
   if (auto env = o.getenv("VOID_BOX_INITRAMFS"); env && !env->empty()) {
     a.path = *env;
     a.origin = "VOID_BOX_INITRAMFS";
-  } else if (auto i = newest_cached_initramfs(cache / "images")) {
+  } else if (auto i = runtime::newest_cached_initramfs(cache / "images")) {
     a.path = i->string();
     a.origin = "cache";
   }

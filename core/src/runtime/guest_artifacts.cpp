@@ -36,8 +36,18 @@ bool looks_like_initramfs(const fs::path& p) {
          name.ends_with(".cpio.gz") || name.ends_with(".cpio.zst") || name.ends_with(".cpio.xz");
 }
 
-// Newest initramfs under images/ (two levels deep).
-std::optional<fs::path> newest_image(const fs::path& dir) {
+// A cached kernel directory holds vmlinuz (the bzImage) and, extracted from
+// it by scripts/fetch-kernel.sh, vmlinux: the same kernel uncompressed. The
+// vmlinux boots faster, since the guest skips decompressing itself (seconds
+// under emulation, tens of milliseconds on hardware).
+fs::path bootable_kernel(const fs::path& version_dir) {
+  if (is_file(version_dir / "vmlinux")) return version_dir / "vmlinux";
+  return version_dir / "vmlinuz";
+}
+
+}  // namespace
+
+std::optional<fs::path> newest_cached_initramfs(const fs::path& dir) {
   std::optional<fs::path> best;
   std::error_code ec;
   fs::recursive_directory_iterator it(dir, ec), end;
@@ -52,27 +62,17 @@ std::optional<fs::path> newest_image(const fs::path& dir) {
   return best;
 }
 
-// A cached kernel directory holds vmlinuz (the bzImage) and, extracted from
-// it by scripts/fetch-kernel.sh, vmlinux: the same kernel uncompressed. The
-// vmlinux boots faster, since the guest skips decompressing itself (seconds
-// under emulation, tens of milliseconds on hardware).
-fs::path bootable_kernel(const fs::path& version_dir) {
-  if (is_file(version_dir / "vmlinux")) return version_dir / "vmlinux";
-  return version_dir / "vmlinuz";
-}
-
-std::optional<fs::path> newest_kernel(const fs::path& dir) {
+std::optional<fs::path> newest_cached_kernel(const fs::path& dir) {
   std::optional<fs::path> best;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().starts_with(".")) continue;  // in-progress fetches
     if (!is_file(it->path() / "vmlinuz")) continue;
     fs::path candidate = bootable_kernel(it->path());
     if (!best || mtime(candidate) > mtime(*best)) best = candidate;
   }
   return best;
 }
-
-}  // namespace
 
 std::string voidbox_cache_dir() {
   if (auto xdg = env("XDG_CACHE_HOME")) return *xdg + "/voidbox";
@@ -93,10 +93,10 @@ std::expected<GuestArtifacts, std::string> resolve_guest_artifacts(const Artifac
   } else if (auto e = env("VOID_BOX_INITRAMFS")) {
     out.initramfs = *e;
     out.initramfs_origin = "VOID_BOX_INITRAMFS";
-  } else if (auto img = newest_image(cache / "images")) {
+  } else if (auto img = newest_cached_initramfs(cache / "images")) {
     out.initramfs = img->string();
     out.initramfs_origin = "cache";
-  } else if (auto inst = newest_image(install / "images")) {
+  } else if (auto inst = newest_cached_initramfs(install / "images")) {
     out.initramfs = inst->string();
     out.initramfs_origin = "install";
   }
@@ -113,13 +113,13 @@ std::expected<GuestArtifacts, std::string> resolve_guest_artifacts(const Artifac
       const fs::path version_dir =
           cache / "kernels" / fs::path(out.initramfs).parent_path().filename();
       fs::path paired = bootable_kernel(version_dir);
-      if (is_file(version_dir / "vmlinuz") && is_file(paired)) {
+      if (is_file(version_dir / "vmlinuz")) {
         out.kernel = paired.string();
         out.kernel_origin = "cache";
       }
     }
     if (out.kernel.empty()) {
-      if (auto k = newest_kernel(cache / "kernels")) {
+      if (auto k = newest_cached_kernel(cache / "kernels")) {
         out.kernel = k->string();
         out.kernel_origin = "cache";
       } else if (is_file(install / "vmlinuz")) {

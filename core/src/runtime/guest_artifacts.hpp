@@ -10,6 +10,7 @@
 #pragma once
 
 #include <expected>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,5 +35,14 @@ std::expected<GuestArtifacts, std::string> resolve_guest_artifacts(const Artifac
 
 // ${XDG_CACHE_HOME:-$HOME/.cache}/voidbox
 std::string voidbox_cache_dir();
+
+// The newest kernel scripts/fetch-kernel.sh left in `kernels_dir`
+// (<version>/vmlinuz), as the uncompressed <version>/vmlinux beside it when
+// there is one. Directories starting with "." are fetches in progress.
+std::optional<std::filesystem::path> newest_cached_kernel(const std::filesystem::path& kernels_dir);
+
+// The newest initramfs in `images_dir` or one level down.
+std::optional<std::filesystem::path> newest_cached_initramfs(
+    const std::filesystem::path& images_dir);
 
 }  // namespace voidbox::runtime

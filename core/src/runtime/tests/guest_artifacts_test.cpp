@@ -68,6 +68,15 @@ TEST_F(GuestArtifactsTest, AVmlinuxAloneIsNotAFetchedKernel) {
   EXPECT_NE(got.error().find("no guest kernel"), std::string::npos) << got.error();
 }
 
+TEST_F(GuestArtifactsTest, SkipsAKernelFetchStillInProgress) {
+  // fetch-kernel.sh extracts into a dot-directory and renames it when done.
+  const fs::path done = touch("kernels/6.1.0-old/vmlinuz");
+  touch("kernels/.6.1.0-new.partial/vmlinuz");
+  auto got = voidbox::runtime::newest_cached_kernel(root_ / "voidbox/kernels");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, done);
+}
+
 TEST_F(GuestArtifactsTest, AnExplicitKernelWins) {
   touch("kernels/6.1.0-test/vmlinuz");
   touch("kernels/6.1.0-test/vmlinux");
