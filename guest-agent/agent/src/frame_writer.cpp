@@ -79,9 +79,10 @@ void FrameWriter::loop() {
       const std::size_t chunk = std::min(frame.size() - off, kMaxSendChunk);
       const ssize_t n = ::send(fd_, frame.data() + off, chunk, MSG_NOSIGNAL);
       if (n < 0) {
-        if (errno == EINTR) continue;
-        const auto now = std::chrono::steady_clock::now();
-        if (errno == ENOMEM || errno == ENOBUFS) {
+        const int err = errno;
+        if (err == EINTR) continue;
+        if (err == ENOMEM || err == ENOBUFS) {
+          const auto now = std::chrono::steady_clock::now();
           if (short_of_memory_since == std::chrono::steady_clock::time_point{}) {
             short_of_memory_since = now;
           }
@@ -90,7 +91,7 @@ void FrameWriter::loop() {
             continue;
           }
         }
-        VB_LOG_WARN("connection write failed: errno %d", errno);
+        VB_LOG_WARN("connection write failed: errno %d", err);
         failed = true;
         break;
       }
