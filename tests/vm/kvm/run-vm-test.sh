@@ -33,7 +33,7 @@ pid=""
 alive() { [[ -r /proc/$1/status ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 fail() {
   printf 'FAIL [%s]: %s\n' "$case_name" "$*" >&2
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
+  if [[ -n $pid ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
   dump
   exit 1
 }
@@ -69,27 +69,25 @@ dump() {
   return 0
 }
 
-# initramfs: the test /init, plus (vsock case) the vsock modules and helper.
-initramfs_args=(-o "$work/initramfs.cpio" --init "$here/init.sh")
-if [[ $case_name == vsock ]]; then
-  initramfs_args+=(--modules-tree "$MODULES" --module virtio_mmio --module vmw_vsock_virtio_transport)
-  initramfs_args+=(--file "$VSOCK_GUEST_BIN:/vbtest-vsock" --file "$here/vsock-guest-extra.sh:/vbtest-extra")
-fi
-if [[ $case_name == blk ]]; then
-  initramfs_args+=(--modules-tree "$MODULES" --module virtio_mmio --module virtio_blk)
-  initramfs_args+=(--file "$here/blk-guest-extra.sh:/vbtest-extra")
-fi
+# The test initramfs: busybox and the test /init, plus per kind (plain, vsock,
+# blk) the modules and guest helper that kind of test needs.
+make_test_initramfs() {  # KIND OUT
+  local extras=()
+  case $1 in
+    vsock)
+      extras=(--modules-tree "$MODULES" --module virtio_mmio --module vmw_vsock_virtio_transport
+        --file "$VSOCK_GUEST_BIN:/vbtest-vsock" --file "$here/vsock-guest-extra.sh:/vbtest-extra") ;;
+    blk)
+      extras=(--modules-tree "$MODULES" --module virtio_mmio --module virtio_blk
+        --file "$here/blk-guest-extra.sh:/vbtest-extra") ;;
+  esac
+  "$repo/tests/vm/lib/make-initramfs.sh" -o "$2" --init "$here/init.sh" "${extras[@]}"
+}
 
 if [[ $case_name == prebuild ]]; then
   out=${2:?usage: run-vm-test.sh prebuild DIR}
   mkdir -p "$out"
-  "$repo/tests/vm/lib/make-initramfs.sh" -o "$out/plain.cpio" --init "$here/init.sh"
-  "$repo/tests/vm/lib/make-initramfs.sh" "${initramfs_args[@]:2}" -o "$out/vsock.cpio" \
-    --modules-tree "$MODULES" --module virtio_mmio --module vmw_vsock_virtio_transport \
-    --file "$VSOCK_GUEST_BIN:/vbtest-vsock" --file "$here/vsock-guest-extra.sh:/vbtest-extra"
-  "$repo/tests/vm/lib/make-initramfs.sh" "${initramfs_args[@]:2}" -o "$out/blk.cpio" \
-    --modules-tree "$MODULES" --module virtio_mmio --module virtio_blk \
-    --file "$here/blk-guest-extra.sh:/vbtest-extra"
+  for kind in plain vsock blk; do make_test_initramfs "$kind" "$out/$kind.cpio"; done
   exit 0
 fi
 
@@ -105,14 +103,14 @@ case $case_name in
   blk) ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
-# VBTEST_PREBUILT_DIR: take plain.cpio / vsock.cpio from there (built by
+# VBTEST_PREBUILT_DIR: take <kind>.cpio from there (built by
 # `run-vm-test.sh prebuild DIR` outside the harness, where it is much faster).
 kind=plain
 [[ $case_name == vsock || $case_name == blk ]] && kind=$case_name
 if [[ -n ${VBTEST_PREBUILT_DIR:-} && -f $VBTEST_PREBUILT_DIR/$kind.cpio ]]; then
   cp "$VBTEST_PREBUILT_DIR/$kind.cpio" "$work/initramfs.cpio"
 else
-  "$repo/tests/vm/lib/make-initramfs.sh" "${initramfs_args[@]}"
+  make_test_initramfs "$kind" "$work/initramfs.cpio"
 fi
 
 devices=""
