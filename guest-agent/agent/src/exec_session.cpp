@@ -132,35 +132,26 @@ bool ExecSession::start(int& out_r, int& err_r, int& in_w) {
   plan.identity = ctx_.identity;
   plan.limits = ctx_.policy.limits();
 
-  std::optional<SpawnError> failure;
   auto child = child_;
-  const pid_t pid = ctx_.reaper.spawn(
-      [&]() -> pid_t {
-        auto r = fork_exec(plan);
-        if (!r) {
-          failure = r.error();
-          return r.error().pid;
-        }
-        return *r;
-      },
-      [child](int status) { child->on_exit(status); });
+  const auto spawned =
+      spawn_reaped(ctx_.reaper, plan, [child](int status) { child->on_exit(status); });
   if (child_stdin >= 0) ::close(child_stdin);
   ::close(out.w);
   ::close(err.w);
-  if (failure) {
+  if (!spawned) {
     ::close(out.r);
     ::close(err.r);
     if (in.w >= 0) ::close(in.w);
-    send_error(failure->code, failure->message);
+    send_error(spawned.error().code, spawned.error().message);
     return false;
   }
-  child_->set_pid(pid);
+  child_->set_pid(*spawned);
   if (cancelled_) child_->signal_group(SIGKILL);  // cancelled while starting
   out_r = out.r;
   err_r = err.r;
   in_w = in.w;
   if (in_w >= 0) ::fcntl(in_w, F_SETFL, O_NONBLOCK);
-  out_.send(pr::make_frame(id_, pr::ExecStarted{pid}));
+  out_.send(pr::make_frame(id_, pr::ExecStarted{*spawned}));
   return true;
 }
 

@@ -112,31 +112,22 @@ bool PtySession::start() {
   plan.identity = ctx_.identity;
   plan.limits = ctx_.policy.limits();
 
-  std::optional<SpawnError> failure;
   auto child = child_;
-  const pid_t pid = ctx_.reaper.spawn(
-      [&]() -> pid_t {
-        auto r = fork_exec(plan);
-        if (!r) {
-          failure = r.error();
-          return r.error().pid;
-        }
-        return *r;
-      },
-      [child](int status) { child->on_exit(status); });
+  const auto spawned =
+      spawn_reaped(ctx_.reaper, plan, [child](int status) { child->on_exit(status); });
   ::close(slave);
-  if (failure) {
+  if (!spawned) {
     ::close(master);
-    out_.send(pr::make_error_frame(id_, failure->code, failure->message));
+    out_.send(pr::make_error_frame(id_, spawned.error().code, spawned.error().message));
     return false;
   }
-  child_->set_pid(pid);
+  child_->set_pid(*spawned);
   ::fcntl(master, F_SETFL, O_NONBLOCK);
   {
     std::lock_guard lock(master_mu_);
     master_ = master;
   }
-  out_.send(pr::make_frame(id_, pr::PtyOpened{pid}));
+  out_.send(pr::make_frame(id_, pr::PtyOpened{*spawned}));
   return true;
 }
 

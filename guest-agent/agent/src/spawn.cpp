@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 namespace voidbox::agent {
 
@@ -160,6 +162,23 @@ std::expected<pid_t, SpawnError> fork_exec(const SpawnPlan& plan) {
     if (msg[0] == kCwd) what += " (cwd " + plan.cwd + ")";
     return std::unexpected(SpawnError{code, what, pid});
   }
+  return pid;
+}
+
+std::expected<pid_t, SpawnError> spawn_reaped(Reaper& reaper, const SpawnPlan& plan,
+                                              Reaper::ExitCallback on_exit) {
+  std::optional<SpawnError> failure;
+  const pid_t pid = reaper.spawn(
+      [&]() -> pid_t {
+        auto r = fork_exec(plan);
+        if (!r) {
+          failure = r.error();
+          return r.error().pid;
+        }
+        return *r;
+      },
+      std::move(on_exit));
+  if (failure) return std::unexpected(std::move(*failure));
   return pid;
 }
 

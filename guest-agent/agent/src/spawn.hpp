@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "policy.hpp"
+#include "reaper.hpp"
 #include "voidbox/protocol/messages.hpp"
 
 namespace voidbox::agent {
@@ -53,5 +54,11 @@ std::vector<std::string> build_env(const std::map<std::string, std::string>& def
 // group). Must run inside Reaper::spawn's callback. On success returns the
 // pid; exec failures come back as errors after the child has exited.
 std::expected<pid_t, SpawnError> fork_exec(const SpawnPlan& plan);
+
+// fork_exec(plan) under reaper.spawn, which reports the child's exit to
+// on_exit. A child forked before a failure is still registered by its pid,
+// so the reaper collects it and it never lingers as a zombie.
+std::expected<pid_t, SpawnError> spawn_reaped(Reaper& reaper, const SpawnPlan& plan,
+                                              Reaper::ExitCallback on_exit);
 
 }  // namespace voidbox::agent
