@@ -13,23 +13,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ExecConformance : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { holder_ = new SandboxHolder("conf-exec"); }
-  static void TearDownTestSuite() {
-    delete holder_;
-    holder_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(holder_->sandbox) << "no sandbox on backend '" << backend_under_test()
-                                  << "': " << holder_->error;
-  }
-  control::ControlChannel& ch() { return holder_->sandbox->channel(); }
-  const protocol::HelloAck& guest() { return holder_->sandbox->guest(); }
-
-  static SandboxHolder* holder_;
+class ExecConformance : public SandboxSuite<ExecConformance> {
+ public:
+  static constexpr const char* kSandboxName = "conf-exec";
 };
-SandboxHolder* ExecConformance::holder_ = nullptr;
 
 TEST_F(ExecConformance, ReportsExitStatus) {
   auto ok = run(ch(), "true");

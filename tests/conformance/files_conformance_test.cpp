@@ -16,21 +16,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class FilesConformance : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { holder_ = new SandboxHolder("conf-files"); }
-  static void TearDownTestSuite() {
-    delete holder_;
-    holder_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(holder_->sandbox) << "no sandbox on backend '" << backend_under_test()
-                                  << "': " << holder_->error;
-  }
-  control::ControlChannel& ch() { return holder_->sandbox->channel(); }
-  static SandboxHolder* holder_;
+class FilesConformance : public SandboxSuite<FilesConformance> {
+ public:
+  static constexpr const char* kSandboxName = "conf-files";
 };
-SandboxHolder* FilesConformance::holder_ = nullptr;
 
 std::string pattern(std::size_t n) {
   std::string s(n, '\0');

@@ -2,6 +2,8 @@
 // $VOIDBOX_CONFORMANCE_BACKEND (default "process"), one per test suite.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -35,6 +37,27 @@ struct SandboxHolder {
       error = box.error();
     }
   }
+};
+
+// Fixture base of a conformance suite: one sandbox for all of the suite's
+// tests, made once; each test fails at once if it could not be made.
+// Suite is the deriving class, with `static constexpr const char* kSandboxName`.
+template <typename Suite>
+class SandboxSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { holder_ = new SandboxHolder(Suite::kSandboxName); }
+  static void TearDownTestSuite() {
+    delete holder_;
+    holder_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(holder_->sandbox) << "no sandbox on backend '" << backend_under_test()
+                                  << "': " << holder_->error;
+  }
+  control::ControlChannel& ch() { return holder_->sandbox->channel(); }
+  const protocol::HelloAck& guest() { return holder_->sandbox->guest(); }
+
+  static inline SandboxHolder* holder_ = nullptr;
 };
 
 }  // namespace voidbox::conformance
