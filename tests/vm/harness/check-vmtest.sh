@@ -82,6 +82,9 @@ case $case_name in
     expect_rc 125
     (($(grep -c 'stopped responding' "$work/err") == 2)) || fail "expected two attempts to stop responding"
     grep -q 'attempt 2 of 2' "$work/err" || fail "no retry announced"
+    # Before the kill the monitor says where every L1 vCPU was.
+    (($(grep -cE 'L1 CPU#0: RIP=0x[0-9a-f]{16} CPL=[0-3] ' "$work/err") == 2)) ||
+      fail "no vCPU location from QEMU's monitor in each attempt"
     (($(grep -c heartbeat-stopped "$work/out") == 2)) || fail "COMMAND did not run in each attempt"
     ((elapsed < 150)) || fail "took ${elapsed}s to give up on a silent L1"
     ;;
