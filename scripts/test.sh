@@ -3,9 +3,23 @@
 # process-backend runtime tests, and the real-VM tests (label `vm`, through
 # scripts/vmtest.sh on machines whose KVM cannot boot stock kernels).
 # Extra arguments go to ctest, e.g. `scripts/test.sh -L unit`.
+# At the end it prints the suite's time in all and per label.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+start=$(date +%s)
 bash scripts/setup.sh
 bash scripts/build.sh
-ctest --test-dir build --output-on-failure --timeout 1800 "$@"
+built=$(date +%s)
+junit=$root/build/ctest-junit.xml
+rm -f "$junit"
+rc=0
+ctest --test-dir build --output-on-failure --timeout 1800 --output-junit "$junit" "$@" || rc=$?
+if [[ -f $junit ]]; then
+  ctest --test-dir build --show-only=json-v1 "$@" >"$root/build/ctest-tests.json"
+  python3 scripts/ctest-times.py "$junit" "$root/build/ctest-tests.json" ||
+    echo "test.sh: could not sum up the test times" >&2
+fi
+end=$(date +%s)
+echo "test.sh: setup and build $((built - start)) s, tests $((end - built)) s, total $((end - start)) s"
+exit "$rc"
