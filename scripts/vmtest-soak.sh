@@ -62,10 +62,14 @@ mkdir -p "$cache/vmtest"
 : >>"$log"
 echo "$prog: $n runs; per-run stderr in $log" >&2
 
-# The mix needs the guest kernel and image; make them once, outside L1.
+# The mix needs the guest kernel and image; make them once, outside L1. The
+# image is this soak's own, so that another build refreshing the shared
+# cached image cannot change it between runs.
 krel=$("$here/fetch-kernel.sh" --quiet | sed -n 's/^VERSION=//p')
+mkdir -p "$build/soak"
+export VOID_BOX_INITRAMFS=$build/soak/voidbox-initramfs-$krel.cpio.gz
 "$here/build-guest-image.sh" --quiet --kernel-version "$krel" \
-  --agent "$build/bin/voidbox-guest-agent" >/dev/null
+  --agent "$build/bin/voidbox-guest-agent" --output "$VOID_BOX_INITRAMFS" >/dev/null
 
 export VOIDBOX_BUILD_DIR=$build VOIDBOX_SOURCE_DIR=$repo
 stalls=0 fails=0 timeouts=0
