@@ -35,4 +35,6 @@ if build/bin/voidbox doctor >/dev/null 2>&1; then
   exec "${run[@]}"
 fi
 step "This host's KVM cannot boot stock kernels (see build/bin/voidbox doctor); running $spec inside scripts/vmtest.sh"
-exec bash scripts/vmtest.sh -- "${run[@]}"
+# Should the emulated L1 itself stall (it reports "L1 stall"), one fresh L1
+# runs the spec again; a spec that fails is never rerun.
+exec bash scripts/vmtest.sh --retries 1 -- "${run[@]}"
