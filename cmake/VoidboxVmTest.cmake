@@ -13,11 +13,13 @@ include_guard(GLOBAL)
 set(VOIDBOX_VM_DEFAULT_TIMEOUT 300 CACHE STRING "Default TIMEOUT of one VM test, seconds")
 set(VOIDBOX_VM_L1_RETRIES 1 CACHE STRING
     "Fresh L1 boots a VM test may get when L1 itself fails (boot failure or emulation stall)")
+set(VOIDBOX_VM_L1_SMP 1 CACHE STRING
+    "vCPUs of each test's L1; one vCPU per L1 lets two VM tests run side by side on two cores")
 
 # voidbox_add_vm_test(NAME <name> COMMAND <cmd> [<arg>...]
 #                     [TIMEOUT <seconds>] [WORKING_DIRECTORY <dir>]
 #                     [ENVIRONMENT <VAR=value>...] [LABELS <label>...]
-#                     [DEPENDS <test>...])
+#                     [DEPENDS <test>...] [SERIAL])
 #
 # Registers CTest test "vm.<name>" (label vm, plus LABELS): COMMAND runs
 # through scripts/vmtest.sh as root with a /dev/kvm that boots stock kernels,
@@ -25,9 +27,12 @@ set(VOIDBOX_VM_L1_RETRIES 1 CACHE STRING
 # tree, the VoidBox cache and $TMPDIR). COMMAND may use generator expressions
 # ($<TARGET_FILE:...>). There is no skip status: a VM test that cannot run
 # fails. TIMEOUT covers the L1 boot; under the harness one L2 boot of a stock
-# kernel costs 10-60 s, so budget generously.
+# kernel costs 10-60 s, so budget generously. Each L1 has
+# VOIDBOX_VM_L1_SMP vCPUs and claims as many processors from `ctest -j`, so
+# VM tests run side by side; SERIAL runs the test alone (benchmarks, whose
+# figures suffer from a neighbour).
 function(voidbox_add_vm_test)
-  cmake_parse_arguments(V "" "NAME;TIMEOUT;WORKING_DIRECTORY"
+  cmake_parse_arguments(V "SERIAL" "NAME;TIMEOUT;WORKING_DIRECTORY"
                         "COMMAND;ENVIRONMENT;LABELS;DEPENDS" ${ARGN})
   if(NOT V_NAME OR NOT V_COMMAND)
     message(FATAL_ERROR "voidbox_add_vm_test needs NAME and COMMAND")
@@ -55,16 +60,16 @@ function(voidbox_add_vm_test)
   set(test vm.${V_NAME})
   add_test(NAME ${test}
            COMMAND ${vmtest} --timeout ${V_TIMEOUT} --retries ${VOIDBOX_VM_L1_RETRIES}
+                   --smp ${VOIDBOX_VM_L1_SMP}
                    --share ${CMAKE_BINARY_DIR} ${env_args} -- ${V_COMMAND}
            WORKING_DIRECTORY ${V_WORKING_DIRECTORY})
-  # The L1 VM keeps both cores busy: nothing may run beside it. CTest's own
-  # timeout sits above vmtest.sh's (which may retry once) so that the harness
-  # reports first.
+  # CTest's own timeout sits above vmtest.sh's (which may retry once) so
+  # that the harness reports first.
   math(EXPR ctest_timeout "${V_TIMEOUT} * (${VOIDBOX_VM_L1_RETRIES} + 1) + 60")
   set_tests_properties(${test} PROPERTIES
     LABELS "vm;${V_LABELS}"
-    RUN_SERIAL TRUE
-    RESOURCE_LOCK voidbox-l1
+    PROCESSORS ${VOIDBOX_VM_L1_SMP}
+    RUN_SERIAL ${V_SERIAL}
     TIMEOUT ${ctest_timeout}
     ENVIRONMENT "VOIDBOX_BUILD_DIR=${CMAKE_BINARY_DIR};VOIDBOX_SOURCE_DIR=${CMAKE_SOURCE_DIR};${V_ENVIRONMENT}")
   if(V_DEPENDS)
