@@ -81,9 +81,8 @@ timeout_s=${VOIDBOX_VMTEST_TIMEOUT:-900}
 hang_s=180
 retries=0
 mem=4096
-# One vCPU: with two, L1 stalled now and then in soft lockups that point at
-# cross-CPU waits under QEMU's multi-threaded TCG; one vCPU has no IPIs to
-# lose, and two single-vCPU L1s use the two cores better than one L1 with two.
+# One vCPU: two single-vCPU L1s use two cores better than one L1 with two
+# (VM tests run side by side), and L1 has no cross-CPU waits to stretch.
 smp=1
 mode=${VOIDBOX_VMTEST_MODE:-auto}
 keep_log=0
@@ -304,7 +303,13 @@ l1_cmdline+=" softlockup_panic=1 softlockup_all_cpu_backtrace=1"
 # On a busy host the emulated timer can miss the kernel's boot-time check
 # ("IO-APIC + timer doesn't work!", a panic), and the clocksource watchdog
 # can take the TSC for unstable; under TCG the TSC follows the host's clock.
-l1_cmdline+=" no_timer_check tsc=reliable ${VOIDBOX_VMTEST_KERNEL_ARGS:-}"
+l1_cmdline+=" no_timer_check tsc=reliable"
+# The stalls' cause: a soft lockup caught L1 zeroing a fresh 2 MiB
+# transparent huge page (Debian: THP always, init_on_alloc=1) inside a KVM
+# page fault of the guest, a stretch with no preemption point that took L1's
+# emulated CPU more than 20 s. 4 KiB pages keep each fault short, and L1 has
+# no use for zeroing on allocation (see tests/vm/README.md, "L1 stalls").
+l1_cmdline+=" transparent_hugepage=never init_on_alloc=0 ${VOIDBOX_VMTEST_KERNEL_ARGS:-}"
 # shellcheck disable=SC2054 # commas separate QEMU sub-options, not elements
 # q35 rather than pc: its virtio-pci devices get their interrupts without the
 # legacy ACPI PCI-link setup, which costs about 0.5 s per device under TCG.
