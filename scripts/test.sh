@@ -8,4 +8,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 bash scripts/build.sh
+bash scripts/test-sanitizers.sh  # fuzz corpus replays under ASan+UBSan (build-asan/)
 ctest --test-dir build --output-on-failure --timeout 1800 "$@"
