@@ -32,7 +32,7 @@ class Input {
   T take() {
     T v{};
     const std::size_t n = std::min(sizeof(T), size_ - pos_);
-    std::memcpy(&v, data_ + pos_, n);
+    if (n > 0) std::memcpy(&v, data_ + pos_, n);  // an empty input may be null
     pos_ += n;
     return v;
   }
@@ -55,7 +55,7 @@ struct Ram {
   // Fills RAM from the input (what the guest wrote before notifying).
   void fill(Input& in, std::size_t n) {
     n = std::min({n, in.remaining(), kRamSize});
-    std::memcpy(bytes.data(), in.here(), n);
+    if (n > 0) std::memcpy(bytes.data(), in.here(), n);
     in.skip(n);
   }
   template <typename T>
