@@ -66,6 +66,8 @@ case $case_name in
     # MemTotal excludes the kernel's own image and page array: a few percent.
     ((memtotal <= want && memtotal * 100 >= want * 85)) ||
       fail "guest MemTotal ${memtotal} kB does not fit the ${want} kB asked for"
+    printf 'guest boot_id %s (this machine: %s), MemTotal %s kB of %s kB\n' \
+      "${lines[1]}" "$here_boot_id" "$memtotal" "$want" >&2
     ;;
   exit7)
     set +e
