@@ -207,8 +207,10 @@ TEST_F(AgentTest, ChildNotReadingStdinCannotStallTheConnection) {
 }
 
 TEST_F(AgentTest, TimeoutKillsTheWholeProcessGroup) {
-  const auto marker = agent_->root() / "tmp" / "late";
-  const auto pidfile = agent_->root() / "tmp" / "background.pid";
+  // In /workspace, which the command's user (uid 1000 when the agent can
+  // switch) may write: a marker it could not create would prove nothing.
+  const auto marker = agent_->root() / "workspace" / "late";
+  const auto pidfile = agent_->root() / "workspace" / "background.pid";
   // The background child records its pid, then would touch the marker 6 s
   // later; the command only starts its long sleep once the pid is written.
   auto e = sh("sh -c 'echo $$ > " + pidfile.string() + "; sleep 6; touch " + marker.string() +

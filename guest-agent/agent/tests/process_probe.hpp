@@ -56,7 +56,8 @@ inline std::vector<pid_t> children_of(pid_t pid) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    std::string stat;
+    std::getline(in, stat);  // /proc/PID/stat is one line
     const auto close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream rest(stat.substr(close + 1));
@@ -71,7 +72,8 @@ inline std::vector<pid_t> children_of(pid_t pid) {
 // Alive and not a zombie: the agent reaps what it orphans.
 inline bool running(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  std::string stat;
+  std::getline(in, stat);  // /proc/PID/stat is one line
   const auto close = stat.rfind(')');
   return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
 }
