@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <string>
 
 #include "exec_helpers.hpp"
@@ -103,15 +104,31 @@ TEST_F(FilesConformance, RefusesSymlinkEscapes) {
 }
 
 TEST_F(FilesConformance, ConnectionServesOtherCallsWhileAnExecRuns) {
-  Captured slow;
+  // The exec cannot end before the gate file exists, and only this test
+  // writes it after the other calls: answering them proves they did not
+  // queue behind the exec. The loop ends on its own after 60 s (hang guard).
+  ASSERT_TRUE(ch().mkdir("/workspace/gated"));
+  // Output arrives on the channel's reader thread while this one checks it.
+  std::mutex mu;
+  std::string slow_out;
+  control::ExecOutput slow{[&](std::span<const std::uint8_t> b) {
+                             std::lock_guard lock(mu);
+                             slow_out.append(reinterpret_cast<const char*>(b.data()), b.size());
+                           },
+                           [](std::span<const std::uint8_t>) {}};
+  auto slow_so_far = [&] {
+    std::lock_guard lock(mu);
+    return slow_out;
+  };
   control::ExecRequest req;
   req.program = "sh";
-  req.args = {"-c", "sleep 3; echo slow-done"};
-  auto session = ch().start_exec(req, capture_into(slow));
+  req.args = {"-c",
+              "i=0; while [ ! -e gate ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; "
+              "[ -e gate ] && echo slow-done"};
+  req.cwd = "/workspace/gated";
+  auto session = ch().start_exec(req, slow);
   ASSERT_TRUE(session) << session.error().message;
-  std::this_thread::sleep_for(200ms);  // let it start
 
-  auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(ch().write_file("/workspace/during.txt", bytes_of("during\n")));
   auto read = ch().read_file("/workspace/during.txt");
   ASSERT_TRUE(read) << read.error().message;
@@ -120,13 +137,13 @@ TEST_F(FilesConformance, ConnectionServesOtherCallsWhileAnExecRuns) {
   auto second = run(ch(), "echo", {"second"});
   ASSERT_TRUE(second) << second.error().message;
   EXPECT_EQ(second->out, "second\n");
-  auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(took, 2s) << "calls queued behind the running exec";
+  EXPECT_EQ(slow_so_far(), "") << "the gated exec ended before its gate opened";
 
+  ASSERT_TRUE(ch().write_file("/workspace/gated/gate", bytes_of("open\n")));
   auto done = (*session)->wait();
   ASSERT_TRUE(done) << done.error().message;
   EXPECT_EQ(done->exit_code, 0);
-  EXPECT_EQ(slow.out, "slow-done\n");
+  EXPECT_EQ(slow_so_far(), "slow-done\n");
 }
 
 // 64-bit FNV-1a over a stream.

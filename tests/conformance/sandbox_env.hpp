@@ -18,6 +18,14 @@ inline std::string backend_under_test() {
   return b != nullptr && *b != '\0' ? b : "process";
 }
 
+// Backends whose agent runs as root inside a VM, so it can always switch
+// commands to uid 1000; VOIDBOX_CONFORMANCE_MUST_DROP=1 demands it of any.
+inline bool backend_must_drop_privileges() {
+  const char* forced = std::getenv("VOIDBOX_CONFORMANCE_MUST_DROP");
+  if (forced != nullptr && *forced != '\0') return std::string(forced) == "1";
+  return backend_under_test() == "kvm";
+}
+
 // Owns the registry so the plugin outlives the sandbox.
 struct SandboxHolder {
   plugin::Registry registry;

@@ -19,24 +19,28 @@ namespace json = boost::json;
 
 constexpr const char* kToken = "fake-token-123";
 
-bool send_all(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
+// Returns how many bytes reached the socket.
+size_t send_all(int fd, const char* data, size_t size) {
+  size_t sent = 0;
+  while (sent < size) {
+    ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
   }
-  return true;
+  return sent;
 }
 
-void respond(int fd, int status, const std::string& reason, const std::vector<std::string>& headers,
-             const std::string& body) {
+// Returns how many bytes of `body` reached the socket.
+size_t respond(int fd, int status, const std::string& reason,
+               const std::vector<std::string>& headers, const std::string& body) {
   std::ostringstream head;
   head << "HTTP/1.1 " << status << " " << reason << "\r\n";
   for (const auto& h : headers) head << h << "\r\n";
   head << "Content-Length: " << body.size() << "\r\nConnection: close\r\n\r\n";
+  const size_t head_size = head.str().size();
   std::string text = head.str() + body;
-  send_all(fd, text.data(), text.size());
+  const size_t sent = send_all(fd, text.data(), text.size());
+  return sent > head_size ? sent - head_size : 0;
 }
 
 std::string media_type_of(const std::string& body) {
@@ -189,17 +193,30 @@ void FakeRegistry::serve(int fd) {
     std::string head = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
                        "\r\nConnection: close\r\n\r\n";
     send_all(fd, head.data(), head.size());
-    send_all(fd, body.data(), options_.drop_after_bytes);
+    count_blob_bytes(digest, send_all(fd, body.data(), options_.drop_after_bytes));
     return;  // the connection closes mid-body
   }
   if (start > 0) {
-    respond(fd, 206, "Partial Content",
-            {"Content-Range: bytes " + std::to_string(start) + "-" +
-             std::to_string(body.size() - 1) + "/" + std::to_string(body.size())},
-            body.substr(start));
+    count_blob_bytes(digest,
+                     respond(fd, 206, "Partial Content",
+                             {"Content-Range: bytes " + std::to_string(start) + "-" +
+                              std::to_string(body.size() - 1) + "/" + std::to_string(body.size())},
+                             body.substr(start)));
     return;
   }
-  respond(fd, 200, "OK", {"Content-Type: application/octet-stream"}, body);
+  count_blob_bytes(digest,
+                   respond(fd, 200, "OK", {"Content-Type: application/octet-stream"}, body));
+}
+
+void FakeRegistry::count_blob_bytes(const std::string& digest, size_t n) {
+  std::lock_guard lock(bytes_mutex_);
+  blob_bytes_[digest] += n;
+}
+
+std::uint64_t FakeRegistry::blob_bytes_sent(const std::string& digest) const {
+  std::lock_guard lock(bytes_mutex_);
+  auto it = blob_bytes_.find(digest);
+  return it == blob_bytes_.end() ? 0 : it->second;
 }
 
 }  // namespace voidbox::oci_test

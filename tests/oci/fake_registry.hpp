@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -38,9 +40,15 @@ class FakeRegistry {
   std::atomic<int> range_requests{0};
   std::atomic<int> dropped{0};
 
+  // Body bytes of blob `digest` ("sha256:...") this registry put on the
+  // wire, over all its responses: the server's own count, to hold the
+  // puller's figures against.
+  std::uint64_t blob_bytes_sent(const std::string& digest) const;
+
  private:
   void accept_loop();
   void serve(int fd);
+  void count_blob_bytes(const std::string& digest, size_t n);
 
   FakeRegistryOptions options_;
   int listen_fd_ = -1;
@@ -50,6 +58,9 @@ class FakeRegistry {
   std::thread acceptor_;
   std::mutex mutex_;
   std::vector<std::thread> connections_;
+  // Its own lock: the destructor holds mutex_ while connections finish.
+  mutable std::mutex bytes_mutex_;
+  std::map<std::string, std::uint64_t> blob_bytes_;
 };
 
 }  // namespace voidbox::oci_test

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
+#include <string>
 
 #include "digest.hpp"
 #include "registry_fixture.hpp"
@@ -26,10 +28,21 @@ class FakeRegistryTest : public RegistryTest {
   std::vector<std::string> creds(const std::string& password = "hunter2") const {
     return {"VOIDBOX_REGISTRY_USER=robot", "VOIDBOX_REGISTRY_PASSWORD=" + password};
   }
-  static std::uint64_t total_layer_bytes(json::object& result) {
+  // The layers' sizes as the blob files in the served layout have them.
+  std::uint64_t layer_bytes_on_disk(json::object& result) const {
+    std::uint64_t total = 0;
+    for (const auto& l : result["layers"].as_array()) {
+      const std::string digest(l.at("digest").as_string());
+      total += std::filesystem::file_size(options().layout_dir + "/blobs/sha256/" +
+                                          digest.substr(digest.find(':') + 1));
+    }
+    return total;
+  }
+  // What the registry itself sent of the layers, over all responses.
+  static std::uint64_t layer_bytes_sent(const FakeRegistry& registry, json::object& result) {
     std::uint64_t total = 0;
     for (const auto& l : result["layers"].as_array())
-      total += l.at("size").to_number<std::uint64_t>();
+      total += registry.blob_bytes_sent(std::string(l.at("digest").as_string()));
     return total;
   }
 };
@@ -70,8 +83,13 @@ TEST_F(FakeRegistryTest, Retries5xxAndResumesADroppedConnection) {
   EXPECT_EQ(registry.dropped.load(), 1);
   EXPECT_GE(registry.range_requests.load(), 1);
   auto result = parse(r);
-  // Nothing was fetched twice: the retry asked for the rest only.
-  EXPECT_EQ(result["downloaded_bytes"].to_number<std::uint64_t>(), total_layer_bytes(result));
+  const std::uint64_t on_disk = layer_bytes_on_disk(result);
+  ASSERT_GT(on_disk, 5u << 20);
+  // Nothing was sent twice: the retry asked for the rest only; and the
+  // puller counted exactly what the registry sent.
+  EXPECT_EQ(layer_bytes_sent(registry, result), on_disk);
+  EXPECT_EQ(result["downloaded_bytes"].to_number<std::uint64_t>(),
+            layer_bytes_sent(registry, result));
   auto unpacked = image({"unpack", registry.host() + "/test/image:big", dir_ + "/rootfs"});
   ASSERT_EQ(unpacked.exit_code, 0) << unpacked.err;
   EXPECT_EQ(*voidbox::oci::sha256_of_file(dir_ + "/rootfs/big.bin"), w_->big_file_sha256);
@@ -87,8 +105,10 @@ TEST_F(FakeRegistryTest, ServerIgnoringRangeIsHandled) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GE(registry.range_requests.load(), 1);
   auto result = parse(r);
+  // The cut-off 5 MiB came again with the whole blob, and were counted.
+  EXPECT_EQ(layer_bytes_sent(registry, result), layer_bytes_on_disk(result) + (5u << 20));
   EXPECT_EQ(result["downloaded_bytes"].to_number<std::uint64_t>(),
-            total_layer_bytes(result) + (5u << 20));
+            layer_bytes_sent(registry, result));
   auto unpacked = image({"unpack", registry.host() + "/test/image:big", dir_ + "/rootfs"});
   ASSERT_EQ(unpacked.exit_code, 0) << unpacked.err;
   EXPECT_EQ(*voidbox::oci::sha256_of_file(dir_ + "/rootfs/big.bin"), w_->big_file_sha256);

@@ -117,12 +117,10 @@ TEST(WorkflowScheduler, IndependentStepsRunInParallelWithinTheBound) {
   FakeGuest g;
   WorkflowOptions o;
   o.max_parallel = 3;
-  auto start = std::chrono::steady_clock::now();
   auto r = run_workflow(wf, g.executor(), o);
   ASSERT_TRUE(r) << r.error();
   EXPECT_TRUE(r->success);
-  EXPECT_EQ(g.peak.load(), 3);                              // reached the bound, never above it
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);  // the gate opened: they overlapped
+  EXPECT_EQ(g.peak.load(), 3);  // three ran at once (the bound), never more
 }
 
 TEST(WorkflowScheduler, AFailedStepSkipsItsDependantsTransitively) {

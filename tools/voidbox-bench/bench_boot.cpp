@@ -29,9 +29,11 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "suite.hpp"
+#include "targets.hpp"
 
 extern char** environ;
 
@@ -286,6 +288,13 @@ int usage(std::ostream& os, int rc) {
   return rc;
 }
 
+// The margins are generous guesses at run-to-run noise, not measurements:
+// the ratio compares two VMMs in the same run (in the nested harness, the
+// same emulated L1), so it varies less than either time does.
+constexpr Target kBootRatio{"boot-ratio-voidbox-vs-qemu", "x", 0.8, 0.25};
+constexpr Target kCpuToFirstRun{"vmm-cpu-to-first-kvm-run", "ms", 10, 0.5};
+constexpr Target kResident{"vmm-rss-excluding-guest-ram", "KiB", 5120, 0.1};
+
 }  // namespace
 
 int run_boot(std::span<const std::string> args) {
@@ -348,6 +357,7 @@ int run_boot(std::span<const std::string> args) {
   if (boot && !o.vmlinux.empty()) forms.push_back({"vmlinux", o.vmlinux, {}, {}});
   std::vector<double> vb_ready, vb_cpu, vb_rss, vb_pss, q_rss;
   int failures = 0;
+  TargetReport targets;
   std::printf("boot bench: %d iteration(s), %d MiB, %d vCPU(s), kernel %s%s%s\n", o.iters,
               o.memory_mb, o.vcpus, o.kernel.c_str(), forms.size() > 1 ? " and " : "",
               forms.size() > 1 ? o.vmlinux.c_str() : "");
@@ -405,23 +415,32 @@ int run_boot(std::span<const std::string> args) {
       if (q > 0 && (!best_q || q < median(best_q->q))) best_q = &form;
     }
     std::printf("voidbox-vmm boot-to-init (its boot port), median: %.1f ms\n", median(vb_ready));
-    if (best_vb && best_q) {
-      const double v = median(best_vb->vb), q = median(best_q->q);
-      std::printf(
-          "ratio voidbox/QEMU, each at its fastest form (voidbox-vmm %s, QEMU %s): %.3f "
-          "(target <= 0.8)\n",
-          best_vb->label.c_str(), best_q->label.c_str(), v / q);
-    }
-    if (o.with_qemu)
+    if (o.with_qemu) {
+      double ratio = 0;
+      if (best_vb && best_q) {
+        ratio = median(best_vb->vb) / median(best_q->q);
+        std::printf(
+            "ratio voidbox/QEMU, each at its fastest form (voidbox-vmm %s, QEMU %s): %.3f\n",
+            best_vb->label.c_str(), best_q->label.c_str(), ratio);
+      }
+      targets.check(kBootRatio, ratio);
       std::printf("QEMU resident excluding guest RAM, median: %.0f KiB\n", median(q_rss));
+    }
   }
-  std::printf("voidbox-vmm CPU to first KVM_RUN, median: %.2f ms (target <= 10)\n", median(vb_cpu));
-  std::printf(
-      "voidbox-vmm resident excluding guest RAM, median: %.0f KiB RSS, %.0f KiB PSS "
-      "(target <= 5120)\n",
-      median(vb_rss), median(vb_pss));
+  std::printf("voidbox-vmm CPU to first KVM_RUN, median: %.2f ms\n", median(vb_cpu));
+  std::printf("voidbox-vmm resident excluding guest RAM, median: %.0f KiB RSS, %.0f KiB PSS\n",
+              median(vb_rss), median(vb_pss));
+  // Emulation (the nested harness's L1 is TCG) stretches CPU time by a
+  // large, varying factor, so an absolute CPU figure says nothing there.
+  if (const char* inside = std::getenv("VOIDBOX_VMTEST_INSIDE");
+      inside != nullptr && std::string_view(inside) == "nested") {
+    TargetReport::not_judged(kCpuToFirstRun, median(vb_cpu), "CPU time under emulation");
+  } else {
+    targets.check(kCpuToFirstRun, median(vb_cpu));
+  }
+  targets.check(kResident, median(vb_rss));
   if (failures) std::printf("%d run(s) failed\n", failures);
-  return failures ? 1 : 0;
+  return failures || targets.failed() ? 1 : 0;
 }
 
 }  // namespace voidbox::bench

@@ -17,6 +17,7 @@
 
 #include "runtime/sandbox.hpp"
 #include "suite.hpp"
+#include "targets.hpp"
 #include "voidbox/plugin/registry.hpp"
 
 extern char** environ;
@@ -137,11 +138,19 @@ int run_exec(std::span<const std::string> args) {
               c.median, c.p95, c.max, iterations);
   std::printf("posix_spawn+wait   median %.3f ms  p95 %.3f  max %.3f\n", s.median, s.p95, s.max);
   double ratio = s.median > 0 ? c.median / s.median : 0;
-  std::printf("ratio              %.2fx (target <= 1.5x on the process backend) %s\n", ratio,
-              ratio <= 1.5 ? "OK" : "OVER");
+  std::printf("ratio              %.2fx\n", ratio);
+  // The target is the process backend's: a VM's exec crosses a guest and
+  // cannot be held against a host posix_spawn.
+  constexpr Target kExecRatio{"exec-ratio-vs-posix-spawn", "x", 1.5, 0.2};
+  TargetReport targets;
+  if (!(*box)->choice().vm) {
+    targets.check(kExecRatio, ratio);
+  } else {
+    TargetReport::not_judged(kExecRatio, ratio, "the target is for the process backend");
+  }
   std::printf("file write         %.0f MiB/s (%d MiB)\n", file_mib / (write_ms / 1000.0), file_mib);
   std::printf("file read          %.0f MiB/s (%d MiB)\n", file_mib / (read_ms / 1000.0), file_mib);
-  return 0;
+  return targets.failed() ? 1 : 0;
 }
 
 }  // namespace voidbox::bench

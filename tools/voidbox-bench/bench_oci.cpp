@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "suite.hpp"
+#include "targets.hpp"
 
 namespace voidbox::bench {
 namespace {
@@ -265,8 +266,11 @@ int run_oci(std::span<const std::string> args) {
               runs == 1 ? "" : "s");
   std::printf("  voidbox image pull + unpack     %8.3f s  (pull %.3f s)\n", a, median(ours_pull));
   std::printf("  skopeo copy + umoci unpack      %8.3f s  (copy %.3f s)\n", b, median(theirs_copy));
-  std::printf("  ratio voidbox/peer              %8.3f  (target <= 1.0)\n", a / b);
-  return 0;
+  std::printf("  ratio voidbox/peer              %8.3f\n", a / b);
+  constexpr Target kOciRatio{"oci-ratio-vs-skopeo-umoci", "x", 1.0, 0.15};
+  TargetReport targets;
+  targets.check(kOciRatio, b > 0 ? a / b : 0);
+  return targets.failed() ? 1 : 0;
 }
 
 }  // namespace voidbox::bench

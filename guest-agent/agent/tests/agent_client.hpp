@@ -44,7 +44,7 @@ class Client {
   // Next frame for request id (others are kept for later calls).
   std::optional<protocol::Frame> recv_for(
       std::uint32_t id, std::chrono::milliseconds timeout = std::chrono::seconds(10));
-  bool peer_closed(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  bool peer_closed(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   // Sends Hello and returns the HelloAck (or the Error frame's message).
   std::optional<protocol::HelloAck> hello(const std::string& secret_hex = kTestSecret,

@@ -1,55 +1,13 @@
 #include "virtqueue_fuzz_body.hpp"
 
-#include <algorithm>
 #include <array>
-#include <cstring>
-#include <memory>
-#include <vector>
 
-#include "voidbox/virtio/mmio_transport.hpp"
+#include "fuzz_support.hpp"
 #include "voidbox/virtio/virtqueue.hpp"
 
 namespace voidbox::virtio::fuzz {
 
 namespace {
-
-constexpr std::size_t kRamSize = 64 * 1024;
-constexpr std::uint64_t kRamBase = 0x10000;
-
-class Input {
- public:
-  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  template <typename T>
-  T take() {
-    T v{};
-    const std::size_t n = std::min(sizeof(T), size_ - pos_);
-    std::memcpy(&v, data_ + pos_, n);
-    pos_ += n;
-    return v;
-  }
-  std::size_t remaining() const { return size_ - pos_; }
-  const std::uint8_t* here() const { return data_ + pos_; }
-  void skip(std::size_t n) { pos_ += std::min(n, remaining()); }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t pos_ = 0;
-};
-
-struct Ram {
-  std::vector<std::byte> bytes = std::vector<std::byte>(kRamSize);
-  GuestMemory memory() {
-    MemoryRegion r{kRamBase, kRamSize, bytes.data()};
-    return GuestMemory(std::span<const MemoryRegion>(&r, 1));
-  }
-  // Fills RAM from the input (what the guest wrote before notifying).
-  void fill(Input& in, std::size_t n) {
-    n = std::min({n, in.remaining(), kRamSize});
-    std::memcpy(bytes.data(), in.here(), n);
-    in.skip(n);
-  }
-};
 
 // Ring addresses as small offsets so the fuzzer hits RAM often, with an
 // escape to arbitrary 64-bit values.
@@ -59,11 +17,31 @@ std::uint64_t address(Input& in) {
   return kRamBase + sel;
 }
 
-void exercise_chain(Virtqueue& q, const DescriptorChain& chain, Input& in) {
+bool same_state(const QueueState& a, const QueueState& b) {
+  return a.config.size == b.config.size && a.config.desc_addr == b.config.desc_addr &&
+         a.config.avail_addr == b.config.avail_addr && a.config.used_addr == b.config.used_addr &&
+         a.max_size == b.max_size && a.next_avail == b.next_avail && a.next_used == b.next_used &&
+         a.signalled_used == b.signalled_used && a.event_idx == b.event_idx &&
+         a.indirect == b.indirect && a.broken == b.broken;
+}
+
+// An active queue's rings lie inside guest memory, at a valid size.
+void check_active_config(const Virtqueue& q) {
+  const QueueConfig& c = q.config();
+  VB_FUZZ_CHECK(c.size != 0 && (c.size & (c.size - 1)) == 0 && c.size <= q.max_size());
+  VB_FUZZ_CHECK(in_ram(c.desc_addr, 16ull * c.size));
+  VB_FUZZ_CHECK(in_ram(c.avail_addr, 4 + 2ull * c.size));
+  VB_FUZZ_CHECK(in_ram(c.used_addr, 4 + 8ull * c.size));
+}
+
+void exercise_chain(Virtqueue& q, const Ram& ram, const DescriptorChain& chain, Input& in) {
+  const QueueConfig& c = q.config();
+  check_chain(chain, c.size);
   std::array<std::byte, 512> buf{};
   ChainReader reader(q.memory(), chain);
-  while (reader.read(buf) == buf.size()) {
-  }
+  std::uint64_t read = 0;
+  for (std::size_t n; (n = reader.read(buf)) > 0;) read += n;
+  VB_FUZZ_CHECK(read == chain.readable_bytes());
   ChainWriter writer(q.memory(), chain);
   const std::size_t n = in.take<std::uint16_t>() % 2048;
   std::size_t done = 0;
@@ -72,7 +50,16 @@ void exercise_chain(Virtqueue& q, const DescriptorChain& chain, Input& in) {
     if (writer.write(std::span(buf.data(), step)) == 0) break;
     done += step;
   }
-  (void)q.add_used(chain.head(), static_cast<std::uint32_t>(writer.written()));
+  VB_FUZZ_CHECK(writer.written() <= chain.writable_bytes() && writer.written() <= n);
+  const auto len = static_cast<std::uint32_t>(writer.written());
+  // A chain the queue handed out can always be returned, and the used ring
+  // then holds exactly it, with the index advanced by one.
+  VB_FUZZ_CHECK(q.add_used(chain.head(), len).has_value());
+  const QueueState s = q.save();
+  VB_FUZZ_CHECK(ram.load<std::uint16_t>(c.used_addr + 2) == s.next_used);
+  const std::uint64_t elem = c.used_addr + 4 + 8ull * ((s.next_used - 1u) & (c.size - 1u));
+  VB_FUZZ_CHECK(ram.load<std::uint32_t>(elem) == chain.head());
+  VB_FUZZ_CHECK(ram.load<std::uint32_t>(elem + 4) == len);
 }
 
 }  // namespace
@@ -95,7 +82,11 @@ int run_virtqueue(const std::uint8_t* data, std::size_t size) {
 
   Virtqueue q(max);
   q.set_config(c);
-  if (!q.activate(memory, features)) return 0;
+  if (!q.activate(memory, features)) {
+    VB_FUZZ_CHECK(!q.active());
+    return 0;
+  }
+  check_active_config(q);
   for (int round = 0; round < 64 && in.remaining() > 0; ++round) {
     // The guest rewrites part of its memory between notifications.
     const std::uint16_t offset = in.take<std::uint16_t>();
@@ -105,95 +96,33 @@ int run_virtqueue(const std::uint8_t* data, std::size_t size) {
     }
     for (int pops = 0; pops < 64; ++pops) {
       auto popped = q.pop();
-      if (!popped || !*popped) break;
-      exercise_chain(q, **popped, in);
+      if (!popped) {
+        VB_FUZZ_CHECK(q.broken());
+        break;
+      }
+      if (!*popped) break;
+      exercise_chain(q, ram, **popped, in);
     }
+    // Every chain taken went back (malformed ones by the queue itself).
+    const QueueState s = q.save();
+    VB_FUZZ_CHECK(s.next_avail == s.next_used);
     (void)q.needs_notification();
     if (in.take<std::uint8_t>() == 0xa5) {
-      QueueState s = q.save();
-      (void)q.restore(memory, s);
+      // The same memory and a state it produced: restoring must succeed and
+      // give that state back.
+      const QueueState saved = q.save();
+      VB_FUZZ_CHECK(q.restore(memory, saved).has_value());
+      VB_FUZZ_CHECK(same_state(q.save(), saved));
+      check_active_config(q);
     }
   }
-  return 0;
-}
-
-namespace {
-
-// A two-queue device that echoes readable bytes into writable ones.
-class EchoDevice final : public Device {
- public:
-  std::uint32_t device_type() const override { return 0x7f; }
-  std::span<const std::uint16_t> queue_max_sizes() const override { return sizes_; }
-  std::uint64_t device_features() const override {
-    return kFeatureVersion1 | kFeatureEventIdx | kFeatureIndirectDesc;
-  }
-  void ack_features(std::uint64_t) override {}
-  std::uint32_t config_size() const override { return 16; }
-  void read_config(std::uint32_t offset, std::span<std::byte> out) const override {
-    std::memcpy(out.data(), config_.data() + offset, out.size());
-  }
-  void write_config(std::uint32_t offset, std::span<const std::byte> in) override {
-    std::memcpy(config_.data() + offset, in.data(), in.size());
-  }
-  std::expected<void, std::string> activate(const ActivateParams& p) override {
-    queues_.clear();
-    for (std::size_t i = 0; i < p.queues.size(); ++i) {
-      Virtqueue q(sizes_[i]);
-      q.set_config(p.queues[i]);
-      if (!q.activate(p.memory, p.driver_features)) return std::unexpected(std::string("queue"));
-      queues_.push_back(std::move(q));
-    }
-    irq_ = &p.interrupt;
-    return {};
-  }
-  void queue_notify(std::uint16_t index) override {
-    Virtqueue& q = queues_.at(index);
-    for (int i = 0; i < 64; ++i) {
-      auto popped = q.pop();
-      if (!popped) return irq_->signal_needs_reset();
-      if (!*popped) break;
-      std::array<std::byte, 256> buf{};
-      ChainReader r(q.memory(), **popped);
-      ChainWriter w(q.memory(), **popped);
-      const std::size_t n = r.read(buf);
-      w.write(std::span(buf.data(), n));
-      (void)q.add_used((**popped).head(), static_cast<std::uint32_t>(w.written()));
-    }
-    if (q.needs_notification()) irq_->signal_used_queue(index);
-  }
-  void reset() override {
-    queues_.clear();
-    irq_ = nullptr;
-  }
-
- private:
-  std::array<std::uint16_t, 2> sizes_{64, 8};
-  std::array<std::byte, 16> config_{};
-  std::vector<Virtqueue> queues_;
-  Interrupt* irq_ = nullptr;
-};
-
-}  // namespace
-
-int run_mmio(const std::uint8_t* data, std::size_t size) {
-  Input in(data, size);
-  Ram ram;
-  ram.fill(in, in.take<std::uint16_t>());
-  MmioTransport t(std::make_unique<EchoDevice>(), ram.memory(), {[] {}, [] {}});
-  for (int op = 0; op < 512 && in.remaining() > 0; ++op) {
-    const std::uint8_t kind = in.take<std::uint8_t>();
-    const std::uint64_t offset = in.take<std::uint16_t>() % 0x200;
-    const std::size_t width = std::size_t{1} << (kind >> 6);  // 1, 2, 4, 8
-    std::array<std::byte, 8> buf{};
-    if (kind & 1) {
-      const std::uint64_t v = in.take<std::uint64_t>();
-      std::memcpy(buf.data(), &v, 8);
-      t.write(offset, std::span(buf.data(), width));
-    } else {
-      t.read(offset, std::span(buf.data(), width));
-    }
-    if (kind & 2) t.handle_notify(in.take<std::uint8_t>() % 4);
-  }
+  q.reset();
+  VB_FUZZ_CHECK(!q.active() && !q.broken() && q.config().size == 0);
+  auto after = q.pop();
+  VB_FUZZ_CHECK(!after && after.error() == QueueError::kNotActive);
+  auto used = q.add_used(0, 0);
+  VB_FUZZ_CHECK(!used && used.error() == QueueError::kNotActive);
+  VB_FUZZ_CHECK(!q.needs_notification());
   return 0;
 }
 

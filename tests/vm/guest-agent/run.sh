@@ -51,11 +51,18 @@ qemu_pid=$!
 
 python3 "$here/vsock_client.py" "$cid" "$secret" "$VERSION" || fail "protocol checks failed"
 
-# Shutdown was acknowledged: the agent syncs and powers off, so QEMU exits.
+# Shutdown was acknowledged: the agent syncs and powers off, so QEMU exits,
+# with status 0, and the kernel did not panic on the way (an agent that
+# exits or crashes as PID 1 panics the kernel, which with panic=-1 and
+# -no-reboot also ends QEMU).
 for _ in $(seq 300); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$qemu_pid" 2>/dev/null; then fail "VM still running 30 s after Shutdown"; fi
-wait "$qemu_pid" || true
+qemu_rc=0
+wait "$qemu_pid" || qemu_rc=$?
 qemu_pid=""
+((qemu_rc == 0)) || fail "QEMU exited with status $qemu_rc: $(tail -n 5 "$work/qemu.out")"
+if grep -q 'Kernel panic' "$log"; then fail "the guest kernel panicked: $(grep -m1 'Kernel panic' "$log")"; fi
+grep -q 'reboot: Power down' "$log" || fail "the guest never powered down (no 'reboot: Power down' on the console)"
 note "VM powered off; total $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 # PID 1 logs to /dev/kmsg only; nothing of ours may reach the console except
 # kernel-formatted kmsg records.

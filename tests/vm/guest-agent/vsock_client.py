@@ -121,8 +121,13 @@ def main():
     check(out.split() == ["1000", "1000", "/home/sandbox", "/workspace", "init"],
           f"commands run as 1000:1000 in /workspace ({out.split()})")
 
-    out, _, ex = c.exec(3, "sh", ["-c", "grep -c . /proc/modules; ls /sys/module | grep -c vsock"])
-    check(ex["exit_code"] == 0 and int(out.split()[1]) >= 1, "vsock modules loaded by the agent")
+    # Loaded as modules (the image ships them as .ko and only the agent loads
+    # anything): listed in /proc/modules, which built-in code never is.
+    out, _, ex = c.exec(3, "cat", ["/proc/modules"])
+    loaded = {line.split()[0] for line in out.splitlines() if line.strip()}
+    want = {"vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport"}
+    check(ex["exit_code"] == 0 and want <= loaded,
+          f"vsock modules loaded by the agent (missing: {sorted(want - loaded)})")
 
     # Concurrency: a running exec must not delay a stat or a second exec.
     # Checked by order (both answered before the sleep ends), not by a tight
@@ -134,8 +139,8 @@ def main():
     out, _, _ = c.exec(12, "echo", ["parallel"])
     dt = time.monotonic() - t
     sleep_done = any(f[2] == 10 and f[0] == EXEC_EXIT for f in c.stash)
-    check(ftype == STAT_RESULT and out == "parallel\n" and not sleep_done and dt < 4.5,
-          f"stat + exec answered in {dt * 1000:.0f} ms while sleep 5 runs")
+    check(ftype == STAT_RESULT and out == "parallel\n" and not sleep_done,
+          f"stat + exec answered (in {dt * 1000:.0f} ms) before sleep 5 ended")
     _, _, ex = c.collect(10)
     check(ex["exit_code"] == 0, "sleep finished")
 
@@ -168,10 +173,23 @@ def main():
     c.send(SET_ALLOWLIST, 32, {"commands": []})
     c.recv_for(32)
 
-    # Timeout kills the process group.
-    t = time.monotonic()
-    _, _, ex = c.exec(40, "sh", ["-c", "sleep 60 & sleep 60"], timeout_ms=500)
-    check(ex["timed_out"] and time.monotonic() - t < 3, "timeout kills the command")
+    # Timeout kills the process group: the background child records its pid
+    # and would write a marker 3 s later; after the timeout it must be gone
+    # and the marker must never appear.
+    script = ("sh -c 'echo $$ > /workspace/bg.pid; sleep 3; echo late > /workspace/late' & "
+              "while [ ! -s /workspace/bg.pid ]; do sleep 0.05; done; sleep 60")
+    _, _, ex = c.exec(40, "sh", ["-c", script], timeout_ms=2000)
+    check(ex["timed_out"], "timeout ends the command")
+    out, _, _ = c.exec(41, "cat", ["/workspace/bg.pid"])
+    bg = out.strip()
+    check(bg.isdigit(), f"background child wrote its pid ({bg!r})")
+    gone_script = (f"i=0; while [ -d /proc/{bg} ] && ! grep -q '^State:.*Z' /proc/{bg}/status; do "
+                   f"[ $i -ge 100 ] && exit 1; sleep 0.1; i=$((i+1)); done")
+    _, _, ex = c.exec(42, "sh", ["-c", gone_script])
+    check(ex["exit_code"] == 0, f"background child {bg} was killed with the command")
+    time.sleep(4)
+    out, _, _ = c.exec(43, "sh", ["-c", "test -e /workspace/late && echo present || echo absent"])
+    check(out == "absent\n", "the background child never wrote its late marker")
 
     c.send(TELEMETRY_SUBSCRIBE, 50, {"interval_ms": 100})
     ftype, _, _, payload = c.recv_for(50)

@@ -53,7 +53,8 @@ class FakeGuestRam {
     return host_ + (gpa - base_);
   }
   void write(std::uint64_t gpa, std::span<const std::byte> data) {
-    std::memcpy(at(gpa, data.size()), data.data(), data.size());
+    std::byte* to = at(gpa, data.size());
+    if (!data.empty()) std::memcpy(to, data.data(), data.size());  // an empty span may be null
   }
   std::vector<std::byte> read(std::uint64_t gpa, std::uint64_t len) {
     const std::byte* p = at(gpa, len);

@@ -82,6 +82,16 @@ class Input {
   std::size_t pos_ = 0;
 };
 
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+bool same_header(const Header& a, const Header& b) {
+  return a.src_cid == b.src_cid && a.dst_cid == b.dst_cid && a.src_port == b.src_port &&
+         a.dst_port == b.dst_port && a.len == b.len && a.type == b.type && a.op == b.op &&
+         a.flags == b.flags && a.buf_alloc == b.buf_alloc && a.fwd_cnt == b.fwd_cnt;
+}
+
 }  // namespace
 
 int run_packets(const std::uint8_t* data, std::size_t size) {
@@ -114,19 +124,30 @@ int run_packets(const std::uint8_t* data, std::size_t size) {
       // The round trip through the codec must be exact.
       std::array<std::byte, kHeaderSize> again{};
       encode_header(hdr, again);
-      if (decode_header(again).fwd_cnt != hdr.fwd_cnt) std::abort();
+      check(same_header(decode_header(again), hdr));
       mux.handle_guest_packet(hdr, payload);
       if (ctl & 32) h.drain();
       for (int i = 0; i < 4 && mux.has_rx_work(); ++i) {
         const std::size_t n = mux.fill_rx(rx);
-        if (n > rx.size()) std::abort();
+        check(n <= rx.size());
+        if (n == 0) continue;
+        // Whatever the guest sent, what goes back is a well-formed packet
+        // from the host to this guest whose length covers its payload.
+        check(n >= kHeaderSize);
+        const Header out =
+            decode_header(std::span<const std::byte, kHeaderSize>(rx.data(), kHeaderSize));
+        check(out.src_cid == kHostCid && out.dst_cid == kGuestCid && out.type == kTypeStream);
+        check(kHeaderSize + std::size_t{out.len} == n);
       }
       epoll_event events[8];
       const int ready = ::epoll_wait(ep, events, 8, 0);
       for (int i = 0; i < ready; ++i) mux.handle_event(events[i].data.u64, events[i].events);
       (void)mux.handle_timeouts();
-      if (mux.connection_count() > limits.max_connections) std::abort();
+      check(mux.connection_count() <= limits.max_connections);
     }
+    // A device reset forgets every connection.
+    mux.clear();
+    check(mux.connection_count() == 0 && !mux.has_rx_work() && mux.save().empty());
   }
   h.drain();
   ::close(ep);

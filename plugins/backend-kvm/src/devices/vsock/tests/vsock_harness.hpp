@@ -146,7 +146,7 @@ class VsockHarness {
   void send_raw(const Header& h, std::string_view payload) {
     // Never overwrite descriptors the device has not returned yet.
     for (int i = 0;
-         i < 5000 && static_cast<std::uint16_t>(txq_.avail_idx() - txq_.used_idx()) >= 100; ++i) {
+         i < 10000 && static_cast<std::uint16_t>(txq_.avail_idx() - txq_.used_idx()) >= 100; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     const std::uint64_t slot = tx_slots_ + std::uint64_t{kTxSlotSize} * (tx_count_++ % 256);
@@ -175,7 +175,7 @@ class VsockHarness {
   }
 
   // The next packet the device put on the RX queue, waiting up to `timeout`.
-  std::optional<Packet> recv(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+  std::optional<Packet> recv(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       if (auto used = rxq_.pop_used()) {
