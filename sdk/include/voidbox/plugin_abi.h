@@ -36,6 +36,16 @@ extern "C" {
 
 #define VOIDBOX_ABI_MAJOR 1u
 #define VOIDBOX_ABI_MINOR 0u
+/*
+ * Fingerprints of the ABI headers (this file and voidbox/abi/ *.h, comments
+ * and whitespace ignored), oldest first, one per released ABI version.
+ * sdk/tests/abi_fingerprint_test.cpp recomputes it and fails when the
+ * headers changed: bump VOIDBOX_ABI_MINOR (fields added at the end of a
+ * struct, new kinds or enum values) or VOIDBOX_ABI_MAJOR (anything else),
+ * then APPEND ", <major>.<minor>=<hash>" with the hash the test prints. An
+ * entry that shipped is never edited.
+ */
+#define VOIDBOX_ABI_FINGERPRINTS "1.0=d66fcb04ca3f8da0"
 
 #if defined(__GNUC__)
 #define VOIDBOX_PLUGIN_EXPORT __attribute__((visibility("default")))
