@@ -31,7 +31,8 @@ class Vm {
   virtual Result<> start() = 0;
   // A connected blocking stream to guest vsock `port`; the caller owns the fd.
   virtual Result<int> connect(std::uint32_t port) = 0;
-  // VB_EXIT_RUNNING when the timeout passed; -1 waits forever.
+  // VB_EXIT_RUNNING (or a VB_ERR_TIMEOUT failure) when the timeout passed;
+  // -1 waits forever.
   virtual Result<ExitInfo> wait(std::int32_t timeout_ms) = 0;
   virtual Result<> stop(std::int32_t timeout_ms) = 0;
 };
@@ -105,7 +106,8 @@ inline vb_status backend_wait(vb_vm* vm, std::int32_t timeout_ms, vb_exit_info* 
     return {};
   });
   if (status != VB_OK) {
-    info = ExitInfo{VB_EXIT_CRASH, 0, {}};
+    // A timeout is "still running", reported with its status; anything else ended the VM.
+    info = ExitInfo{status == VB_ERR_TIMEOUT ? VB_EXIT_RUNNING : VB_EXIT_CRASH, 0, {}};
     info.detail = message.message();
   }
   fill_exit_info(out, info);
