@@ -59,6 +59,12 @@ std::string vtable_rejection(vb_kind kind, const void* vtable) {
                      VB_ENTRY(vb_backend_vtable, start), VB_ENTRY(vb_backend_vtable, connect),
                      VB_ENTRY(vb_backend_vtable, wait), VB_ENTRY(vb_backend_vtable, stop),
                      VB_ENTRY(vb_backend_vtable, destroy));
+      // ABI 1.1's functions are optional, but not null when the table has them.
+      constexpr std::size_t v1_1 = offsetof(vb_backend_vtable, diagnose) + sizeof(void*);
+      if (null_entry.empty() && size >= v1_1) {
+        null_entry = first_null(t, VB_ENTRY(vb_backend_vtable, capabilities),
+                                VB_ENTRY(vb_backend_vtable, diagnose));
+      }
       return table_rejection("backend", size, needed, null_entry);
     }
     case VB_KIND_EXPORTER: {

@@ -1,6 +1,7 @@
 // The C ABI face of the "process" backend, through the SDK's backend helper.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "process_vm.hpp"
 #include "voidbox/sdk/all.hpp"
@@ -42,6 +43,12 @@ class ProcessSandbox final : public voidbox::sdk::Vm {
 };
 
 struct ProcessBackend {
+  static std::uint32_t capabilities() { return 0; }  // not a VM; needs no guest kernel
+  static std::vector<voidbox::sdk::Check> diagnose(const voidbox::sdk::DiagnoseOptions&) {
+    return {{"process", VB_CHECK_NOTE,
+             "runs the guest agent as a local namespaced process: NO VM, not a security boundary",
+             "", ""}};
+  }
   static Result<> probe() { return {}; }
   static Result<std::unique_ptr<ProcessSandbox>> create(std::string_view config_json) {
     auto config = voidbox::process_backend::parse_config(config_json);

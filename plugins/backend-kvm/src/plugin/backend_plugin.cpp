@@ -6,11 +6,15 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "host/capabilities.hpp"
+#include "host/diagnosis.hpp"
 #include "hybrid_vsock.hpp"
 #include "vmm/host_probe.hpp"
 #include "vmm/vm_config.hpp"
@@ -125,6 +129,20 @@ class KvmVm final : public voidbox::sdk::Vm {
 };
 
 struct KvmBackend {
+  static std::uint32_t capabilities() { return VB_BACKEND_VM | VB_BACKEND_NEEDS_KERNEL; }
+
+  static std::vector<voidbox::sdk::Check> diagnose(const voidbox::sdk::DiagnoseOptions& options) {
+    auto checks = kvm::host::diagnose_host(kvm::host::probe_host(), options.kernel);
+    if (auto vmm = kvm::locate_vmm(); vmm) {
+      checks.push_back(
+          {"vmm", VB_CHECK_OK, std::filesystem::path(*vmm).lexically_normal().string(), "", ""});
+    } else {
+      checks.push_back({"vmm", VB_CHECK_FAIL, vmm.error().message,
+                        "build voidbox-vmm (plugins/backend-kvm) or set VOIDBOX_VMM to it", ""});
+    }
+    return checks;
+  }
+
   static Result<> probe() {
     if (auto r = kvm::probe_kvm(); !r) return fail(VB_ERR_UNSUPPORTED, r.error().message);
     if (kvm::host_is_pvm()) {
