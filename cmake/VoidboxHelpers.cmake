@@ -1,5 +1,26 @@
 # Shared build conventions: warnings, plugin targets, unit tests.
 
+# voidbox_find_package(<Package> DEBIAN <debian-package> [find_package args...])
+# find_package() that fails configuration naming the Debian package to
+# install, so nothing is ever silently left out of the build.
+macro(voidbox_find_package vfp_name)
+  cmake_parse_arguments(VFP "" "DEBIAN" "" ${ARGN})
+  find_package(${vfp_name} ${VFP_UNPARSED_ARGUMENTS} QUIET)
+  if(NOT ${vfp_name}_FOUND)
+    message(FATAL_ERROR "${vfp_name} not found: apt-get install ${VFP_DEBIAN}")
+  endif()
+endmacro()
+
+# voidbox_pkg_check(<prefix> <module> DEBIAN <debian-package>)
+# pkg_check_modules() with an IMPORTED_TARGET, failing like voidbox_find_package.
+macro(voidbox_pkg_check vpc_prefix vpc_module)
+  cmake_parse_arguments(VPC "" "DEBIAN" "" ${ARGN})
+  pkg_check_modules(${vpc_prefix} QUIET IMPORTED_TARGET ${vpc_module})
+  if(NOT ${vpc_prefix}_FOUND)
+    message(FATAL_ERROR "${vpc_module} not found: apt-get install ${VPC_DEBIAN}")
+  endif()
+endmacro()
+
 function(voidbox_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
     -Wcast-align -Wnull-dereference -Wimplicit-fallthrough

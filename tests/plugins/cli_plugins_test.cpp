@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "voidbox/plugin_abi.h"
+
 namespace {
 
 struct CommandResult {
@@ -39,8 +41,11 @@ std::string regex_escape(const std::string& text) {
   return std::regex_replace(text, special, R"(\$&)");
 }
 
-const std::string kWithFixtures =
-    std::string("VOIDBOX_PLUGIN_PATH='") + VOIDBOX_PLUGIN_FIXTURE_DIR + "' " + VOIDBOX_CLI;
+const std::string kWithFixtures = std::string("VOIDBOX_PLUGIN_PATH='") +
+                                  VOIDBOX_PLUGIN_FIXTURE_DIR + ":" + VOIDBOX_PLUGIN_FIXTURE_DIR +
+                                  "/shadow' " + VOIDBOX_CLI;
+const std::string kAbi =
+    std::to_string(VOIDBOX_ABI_MAJOR) + "\\." + std::to_string(VOIDBOX_ABI_MINOR);
 
 TEST(PluginsListCli, ListsTheGoodFixtureAndEveryFailureWithItsReason) {
   CommandResult r = run(kWithFixtures + " plugins list");
@@ -54,8 +59,11 @@ TEST(PluginsListCli, ListsTheGoodFixtureAndEveryFailureWithItsReason) {
            "Failed to load:",
            fixtures + "/libfixture-x-no-entry.so: no voidbox_plugin_entry symbol",
            fixtures + "/libfixture-x-abi-major.so: ABI major version 2 does not match",
-           fixtures + "/libfixture-x-abi-minor.so: needs ABI 1.1, newer than host ABI 1.0",
-           fixtures + "/libfixture-x-shadow.so: duplicate plugin name 'fixture-good'",
+           fixtures + "/libfixture-x-abi-minor.so: needs ABI",
+           fixtures + "/libfixture-x-misnamed.so: plugin name 'fixture-other' does not match",
+           fixtures + "/shadow/libfixture-good.so: duplicate plugin name 'fixture-good'",
+           fixtures + "/libdevice-fixture-x-null-entry.so: device 'fixture-null-entry' rejected: "
+                      "device vtable has a null 'queue_notify'",
            fixtures + "/libfixture-x-init-fails.so: init failed (unsupported): fixture refuses",
            fixtures + "/libfixture-x-bad-size.so: descriptor struct_size 8",
            fixtures + "/libfixture-x-dup-factory.so: duplicate factory exporter 'fixture-echo'",
@@ -69,11 +77,11 @@ TEST(PluginsListCli, ListsTheGoodFixtureAndEveryFailureWithItsReason) {
   const std::string good_path = regex_escape(fixtures + "/libfixture-good.so");
   EXPECT_TRUE(std::regex_search(
       r.output,
-      std::regex("\nexporter +fixture-echo +fixture-good +1\\.2\\.3 +1\\.0 +" + good_path)))
+      std::regex("\nexporter +fixture-echo +fixture-good +1\\.2\\.3 +" + kAbi + " +" + good_path)))
       << r.output;
   EXPECT_TRUE(std::regex_search(
       r.output,
-      std::regex("\nbackend +fixture-null +fixture-good +1\\.2\\.3 +1\\.0 +" + good_path)))
+      std::regex("\nbackend +fixture-null +fixture-good +1\\.2\\.3 +" + kAbi + " +" + good_path)))
       << r.output;
 }
 
@@ -87,7 +95,8 @@ TEST(PluginsListCli, JsonOutputCarriesPluginsAndFailures) {
     if (plugin.at("name").as_string() != "fixture-good") continue;
     good = true;
     EXPECT_EQ(plugin.at("version").as_string(), "1.2.3");
-    EXPECT_EQ(plugin.at("abi").as_string(), "1.0");
+    EXPECT_EQ(plugin.at("abi").as_string(),
+              std::to_string(VOIDBOX_ABI_MAJOR) + "." + std::to_string(VOIDBOX_ABI_MINOR));
     ASSERT_EQ(plugin.at("factories").as_array().size(), 2u);
     EXPECT_EQ(plugin.at("factories").as_array()[0].as_object().at("kind").as_string(), "exporter");
   }
@@ -98,7 +107,7 @@ TEST(PluginsListCli, JsonOutputCarriesPluginsAndFailures) {
     if (path.starts_with(VOIDBOX_PLUGIN_FIXTURE_DIR)) ++fixture_failures;
     EXPECT_FALSE(f.as_object().at("reason").as_string().empty());
   }
-  EXPECT_EQ(fixture_failures, 9);
+  EXPECT_EQ(fixture_failures, 15);
 }
 
 TEST(PluginsListCli, KindFilterAndUsageErrors) {
@@ -144,7 +153,7 @@ TEST(PluginsListCli, LoaderWarningsGoToTheLogAsJsonLines) {
     EXPECT_EQ(record.at("level").as_string(), "warn");
     ++lines;
   }
-  EXPECT_EQ(lines, 9) << r.output;
+  EXPECT_EQ(lines, 15) << r.output;
 }
 
 // Every plugin the build produced loads: listed with kind, name, version,
@@ -176,7 +185,8 @@ TEST(PluginsListCli, EveryInTreePluginLoads) {
     const auto& plugin = by_path[path];
     EXPECT_FALSE(plugin.at("name").as_string().empty());
     EXPECT_FALSE(plugin.at("version").as_string().empty());
-    EXPECT_EQ(plugin.at("abi").as_string(), "1.0");
+    EXPECT_EQ(plugin.at("abi").as_string(),
+              std::to_string(VOIDBOX_ABI_MAJOR) + "." + std::to_string(VOIDBOX_ABI_MINOR));
     EXPECT_FALSE(plugin.at("factories").as_array().empty()) << path;
   }
   EXPECT_EQ(expected.size(), by_path.size()) << r.output;

@@ -58,20 +58,31 @@ TEST(PluginLoader, LoadsTheGoodFixtureWithItsFactories) {
 TEST(PluginLoader, ReportsEveryBrokenFixtureWithItsReason) {
   Registry registry;
   registry.load_directory(kFixtures);
+  registry.load_directory(kFixtures / "shadow");
 
   std::vector<std::string> loaded;
   for (const auto& p : registry.plugins()) loaded.push_back(p.name);
-  EXPECT_EQ(loaded, (std::vector<std::string>{"fixture-good", "fixture-dup-factory"}));
+  EXPECT_EQ(loaded, (std::vector<std::string>{"device-fixture-good", "device-fixture-x-dup-device",
+                                              "device-fixture-x-null-entry", "fixture-good",
+                                              "fixture-x-dup-factory"}));
 
   auto why = failures_by_file(registry);
   auto expect_reason = [&](const std::string& file, const std::string& text) {
     ASSERT_TRUE(why.contains(file)) << file << " was not reported";
     EXPECT_NE(why[file].find(text), std::string::npos) << file << ": " << why[file];
   };
+  const std::string abi =
+      std::to_string(VOIDBOX_ABI_MAJOR) + "." + std::to_string(VOIDBOX_ABI_MINOR);
+  const std::string next_minor =
+      std::to_string(VOIDBOX_ABI_MAJOR) + "." + std::to_string(VOIDBOX_ABI_MINOR + 1);
   expect_reason("libfixture-x-no-entry.so", "no voidbox_plugin_entry symbol");
   expect_reason("libfixture-x-abi-major.so", "ABI major version 2 does not match host ABI 1.x");
-  expect_reason("libfixture-x-abi-minor.so", "newer than host ABI");
-  expect_reason("libfixture-x-shadow.so",
+  expect_reason("libfixture-x-abi-minor.so",
+                "needs ABI " + next_minor + ", newer than host ABI " + abi);
+  expect_reason("libfixture-x-misnamed.so",
+                "plugin name 'fixture-other' does not match the file name (plugin "
+                "'fixture-other' must be libfixture-other.so)");
+  expect_reason("libfixture-good.so",  // the one in shadow/
                 "duplicate plugin name 'fixture-good' (already loaded from " + kGood.string());
   expect_reason("libfixture-x-init-fails.so",
                 "init failed (unsupported): fixture refuses to start: no widget attached");
@@ -82,17 +93,46 @@ TEST(PluginLoader, ReportsEveryBrokenFixtureWithItsReason) {
   expect_reason("libfixture-x-unresolved.so", "cannot load: ");
   expect_reason("libfixture-x-unresolved.so", "fixture_function_that_does_not_exist");
   expect_reason("garbage.so", "not an ELF file");
+  expect_reason("libdevice-fixture-x-null-entry.so",
+                "device 'fixture-null-entry' rejected: device vtable has a null 'queue_notify'");
+  expect_reason("libdevice-fixture-x-abi-major.so", "ABI major version 2 does not match");
+  expect_reason("libdevice-fixture-x-misnamed.so",
+                "plugin name 'device-fixture-other' does not match the file name");
+  expect_reason("libdevice-fixture-x-init-fails.so",
+                "init failed (unsupported): fixture device refuses to start: no backing file");
+  expect_reason("libdevice-fixture-x-dup-device.so",
+                "duplicate factory device 'fixture-device': already provided by plugin "
+                "'device-fixture-good'");
   EXPECT_FALSE(why.contains("README.txt"));
-  EXPECT_EQ(why.size(), 9u);
+  EXPECT_EQ(why.size(), 15u);
 
   // The duplicate factory was refused, the plugin's other one kept.
   auto echo = registry.find(VB_KIND_EXPORTER, "fixture-echo");
   ASSERT_TRUE(echo.has_value());
   EXPECT_EQ(echo->plugin->name, "fixture-good");
-  EXPECT_TRUE(registry.find(VB_KIND_EXPORTER, "fixture-dup-factory-exporter").has_value());
+  EXPECT_TRUE(registry.find(VB_KIND_EXPORTER, "fixture-x-dup-factory-exporter").has_value());
+  ASSERT_TRUE(registry.find(VB_KIND_DEVICE, "fixture-device").has_value());
+  EXPECT_EQ(registry.find(VB_KIND_DEVICE, "fixture-device")->plugin->name, "device-fixture-good");
+  EXPECT_FALSE(registry.find(VB_KIND_DEVICE, "fixture-null-entry").has_value());
   // Nothing from a failed plugin is registered, even what it did before failing.
-  EXPECT_FALSE(registry.find(VB_KIND_EXPORTER, "fixture-init-fails-exporter").has_value());
+  EXPECT_FALSE(registry.find(VB_KIND_EXPORTER, "fixture-x-init-fails-exporter").has_value());
   EXPECT_FALSE(registry.find(VB_KIND_EXPORTER, "fixture-good-exporter").has_value());
+}
+
+TEST(VtableCheck, NamesTheFirstNullFunctionOfEachKind) {
+  using voidbox::plugin::vtable_rejection;
+  vb_backend_vtable backend{};
+  backend.struct_size = sizeof backend;
+  EXPECT_EQ(vtable_rejection(VB_KIND_BACKEND, &backend), "backend vtable has a null 'probe'");
+  backend.struct_size = 8;
+  EXPECT_NE(vtable_rejection(VB_KIND_BACKEND, &backend).find("backend vtable struct_size 8 <"),
+            std::string::npos);
+  vb_exporter_vtable exporter{};
+  exporter.struct_size = sizeof exporter;
+  EXPECT_EQ(vtable_rejection(VB_KIND_EXPORTER, &exporter), "exporter vtable has a null 'create'");
+  EXPECT_EQ(vtable_rejection(VB_KIND_DEVICE, nullptr), "vtable is null");
+  std::size_t huge = 1 << 20;
+  EXPECT_NE(vtable_rejection(VB_KIND_DEVICE, &huge).find("implausible"), std::string::npos);
 }
 
 TEST(PluginLoader, MissingDirectoryIsNotAnError) {

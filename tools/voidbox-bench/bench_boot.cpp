@@ -34,6 +34,7 @@
 
 #include "suite.hpp"
 #include "targets.hpp"
+#include "voidbox/plugin/registry.hpp"
 
 extern char** environ;
 
@@ -74,9 +75,26 @@ std::string self_dir() {
   return n > 0 ? dir_of(std::string(buf, static_cast<std::size_t>(n))) : ".";
 }
 
-bool host_is_pvm() {
-  struct stat st {};
-  return ::stat("/sys/module/kvm_pvm", &st) == 0;
+// Whether this host's KVM boots stock kernels, as the KVM backend itself
+// diagnoses it (the "kvm" facts of its doctor checks).
+bool host_boots_stock_kernels() {
+  voidbox::plugin::Registry registry(/*log_failures=*/false);
+  registry.load_default();
+  auto kvm = registry.backend("kvm");
+  if (!kvm) return false;
+  auto checks = kvm->diagnose("");
+  if (!checks) return false;
+  for (const auto& c : *checks) {
+    if (c.facts_json.empty()) continue;
+    boost::system::error_code ec;
+    const auto facts = boost::json::parse(c.facts_json, ec);
+    if (ec || !facts.is_object()) continue;
+    const auto* host = facts.as_object().if_contains("kvm");
+    if (host == nullptr || !host->is_object()) continue;
+    const auto* boots = host->as_object().if_contains("boots_stock_kernels");
+    return boots != nullptr && boots->is_bool() && boots->as_bool();
+  }
+  return false;
 }
 
 std::string read_file(const std::string& path) {
@@ -343,7 +361,7 @@ int run_boot(std::span<const std::string> args) {
   const std::string dir = made;
   ::signal(SIGPIPE, SIG_IGN);
 
-  const bool boot = !host_is_pvm();
+  const bool boot = host_boots_stock_kernels();
   // Each VMM boots every form of the kernel it is given; the headline ratio
   // compares each VMM's fastest form, since a user would pick that one.
   struct Form {

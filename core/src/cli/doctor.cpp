@@ -2,11 +2,8 @@
 
 #include <boost/json.hpp>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <ostream>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -20,7 +17,6 @@ namespace voidbox::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using host::HypervisorKind;
 
 enum class Status { ok, note, warn, fail };
 
@@ -52,147 +48,23 @@ struct Artifact {
   bool exists = false;
 };
 
-std::string errno_text(int err) {
-  return std::strerror(err);
-}
-
 bool is_file(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec);
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Same rule as the KVM backend: a kernel declares CONFIG_PVM_GUEST in
-// <kernel>.config or in a "config" file beside it (fetch-kernel.sh's layout).
-bool kernel_is_pvm_guest(const std::string& kernel) {
-  const fs::path k(kernel);
-  for (const fs::path& cfg : {fs::path(kernel + ".config"), k.parent_path() / "config"}) {
-    if (is_file(cfg) && host::config_declares_pvm_guest(read_text(cfg))) return true;
+Status status_of(vb_check_result result) {
+  switch (result) {
+    case VB_CHECK_OK:
+      return Status::ok;
+    case VB_CHECK_NOTE:
+      return Status::note;
+    case VB_CHECK_WARN:
+      return Status::warn;
+    case VB_CHECK_FAIL:
+      return Status::fail;
   }
-  return false;
-}
-
-std::string hypervisor_text(const host::HostCapabilities& caps) {
-  switch (caps.hypervisor) {
-    case HypervisorKind::kvm_intel:
-      return "hardware KVM, Intel VT-x (kvm_intel)";
-    case HypervisorKind::kvm_amd:
-      return "hardware KVM, AMD SVM (kvm_amd)";
-    case HypervisorKind::pvm:
-      return "PVM (kvm_pvm)";
-    case HypervisorKind::kvm_unknown:
-      return "KVM of unknown kind (no kvm_intel, kvm_amd or kvm_pvm module)";
-    case HypervisorKind::none:
-      return "no KVM";
-  }
-  return "no KVM";
-}
-
-constexpr const char* kNestedHint =
-    "run VM work nested instead: scripts/vmtest.sh -- voidbox run --file SPEC "
-    "(an emulated L1 VM whose KVM boots stock kernels; seconds slower per run)";
-
-Check check_kvm(const host::HostCapabilities& caps, const Artifact& kernel, bool& kernel_pvm_ok) {
-  Check c{"kvm", Status::fail, "", ""};
-  const auto& kvm = caps.kvm;
-  if (!kvm.present) {
-    c.detail = "no /dev/kvm";
-    if (caps.cpu.vmx) {
-      c.remedy = "load KVM: modprobe kvm_intel (if it fails, enable VT-x in the firmware)";
-    } else if (caps.cpu.svm) {
-      c.remedy = "load KVM: modprobe kvm_amd (if it fails, enable AMD-V/SVM in the firmware)";
-    } else if (caps.cpu.hypervisor) {
-      c.remedy = std::string(
-                     "this machine is a VM without nested virtualisation: enable it on "
-                     "its host, or ") +
-                 kNestedHint;
-    } else {
-      c.remedy =
-          "enable hardware virtualisation (VT-x / AMD-V) in the firmware, then load "
-          "kvm_intel or kvm_amd";
-    }
-    return c;
-  }
-  if (!kvm.openable) {
-    c.detail = "cannot open /dev/kvm: " + errno_text(kvm.open_errno);
-    if (kvm.open_errno == EACCES || kvm.open_errno == EPERM) {
-      c.remedy =
-          "add the user to the kvm group (usermod -aG kvm $USER, then log in again) or "
-          "run as root";
-    } else {
-      c.remedy = "check dmesg for KVM errors";
-    }
-    return c;
-  }
-  if (kvm.api_version != 12) {
-    c.detail = kvm.api_version ? "/dev/kvm speaks KVM API version " +
-                                     std::to_string(*kvm.api_version) + ", not 12"
-                               : std::string("/dev/kvm does not answer KVM_GET_API_VERSION");
-    c.remedy = "use a Linux host kernel with standard KVM";
-    return c;
-  }
-  if (!kvm.missing_caps.empty()) {
-    c.detail = "/dev/kvm lacks";
-    for (const auto& cap : kvm.missing_caps) c.detail += " " + cap;
-    c.remedy = "use a newer host kernel";
-    return c;
-  }
-
-  const std::string usable = "/dev/kvm usable (API 12): " + hypervisor_text(caps);
-  if (caps.hardware_kvm()) {
-    c.status = Status::ok;
-    c.detail = usable;
-    return c;
-  }
-  if (caps.hypervisor == HypervisorKind::pvm) {
-    kernel_pvm_ok = kernel.exists && kernel_is_pvm_guest(*kernel.path);
-    if (kernel_pvm_ok) {
-      c.status = Status::ok;
-      c.detail = usable + "; the guest kernel declares CONFIG_PVM_GUEST=y, which PVM runs";
-      return c;
-    }
-    c.detail = usable +
-               ". PVM runs only guest kernels built with CONFIG_PVM_GUEST=y; stock kernels "
-               "(e.g. Debian's linux-image-amd64) hang silently right after the real-mode "
-               "setup code";
-    c.remedy = std::string(
-                   "boot a PVM guest kernel (VOID_BOX_KERNEL, with its .config beside "
-                   "it), or ") +
-               kNestedHint;
-    return c;
-  }
-  c.status = Status::warn;
-  c.detail = usable + "; cannot tell whether it boots stock kernels";
-  c.remedy = "if VMs hang at boot, " + std::string(kNestedHint);
-  return c;
-}
-
-Check check_vsock(const host::HostCapabilities& caps) {
-  const auto& v = caps.vsock;
-  Check c{"vsock", Status::ok, "", ""};
-  std::string vhost;
-  if (v.vhost_openable) {
-    vhost = "/dev/vhost-vsock usable";
-  } else if (v.vhost_present) {
-    vhost = "/dev/vhost-vsock present but not openable (" + errno_text(v.vhost_open_errno) + ")";
-    c.status = Status::note;
-    c.remedy = "only tools using kernel vsock need it: run as root or grant access";
-  } else {
-    vhost = "no /dev/vhost-vsock";
-    c.status = Status::note;
-    c.remedy = "only tools using kernel vsock need it: modprobe vhost_vsock";
-  }
-  const std::string af = v.af_vsock ? "AF_VSOCK sockets supported"
-                                    : "no AF_VSOCK sockets (" + errno_text(v.af_vsock_errno) + ")";
-  c.detail = vhost + "; " + af +
-             ". VoidBox's KVM backend brings its own vsock device, so VMs boot without them";
-  return c;
+  return Status::fail;
 }
 
 Artifact find_kernel(const DoctorOptions& o, const fs::path& cache) {
@@ -262,7 +134,7 @@ std::vector<Check> check_plugins(const DoctorOptions& o) {
                 ""};
   if (o.vm_backend_loaded && !*o.vm_backend_loaded) {
     summary.status = Status::fail;
-    summary.detail += "; no VM backend (kvm) plugin loaded";
+    summary.detail += "; no VM backend (e.g. kvm) plugin loaded";
     summary.remedy = "build plugins/backend-kvm, or point VOIDBOX_PLUGIN_PATH at its directory";
   }
   checks.insert(checks.begin(), std::move(summary));
@@ -285,8 +157,6 @@ int run_doctor(const DoctorOptions& options_in, std::ostream& out) {
       return std::string(v);
     };
   }
-  const host::HostCapabilities caps = o.host ? *o.host : host::probe_host();
-
   fs::path cache;
   if (auto xdg = o.getenv("XDG_CACHE_HOME"); xdg && !xdg->empty()) {
     cache = fs::path(*xdg) / "voidbox";
@@ -298,10 +168,23 @@ int run_doctor(const DoctorOptions& options_in, std::ostream& out) {
   const Artifact kernel = find_kernel(o, cache);
   const Artifact initramfs = find_initramfs(o, cache);
 
-  bool kernel_pvm_ok = false;
   std::vector<Check> checks;
-  checks.push_back(check_kvm(caps, kernel, kernel_pvm_ok));
-  checks.push_back(check_vsock(caps));
+  boost::json::object facts;  // the backends' raw observations, merged
+  if (o.diagnose_backends) {
+    for (const auto& report : o.diagnose_backends(kernel.exists ? *kernel.path : std::string())) {
+      if (!report.error.empty()) {
+        checks.push_back({report.backend, Status::fail, "diagnosis failed: " + report.error, ""});
+      }
+      for (const auto& c : report.checks) {
+        checks.push_back({c.name, status_of(c.result), c.detail, c.remedy});
+        if (c.facts_json.empty()) continue;
+        boost::system::error_code ec;
+        auto parsed = boost::json::parse(c.facts_json, ec);
+        if (ec || !parsed.is_object()) continue;
+        for (auto& [key, value] : parsed.as_object()) facts[key] = value;
+      }
+    }
+  }
   checks.push_back(check_artifact("kernel", kernel, "VOID_BOX_KERNEL", "scripts/fetch-kernel.sh"));
   checks.push_back(
       check_artifact("initramfs", initramfs, "VOID_BOX_INITRAMFS", "scripts/build-guest-image.sh"));
@@ -312,10 +195,6 @@ int run_doctor(const DoctorOptions& options_in, std::ostream& out) {
   const bool bootable = failures == 0;
 
   if (o.json) {
-    boost::json::array missing_caps;
-    for (const auto& cap : caps.kvm.missing_caps) missing_caps.emplace_back(cap);
-    boost::json::value api = nullptr;
-    if (caps.kvm.api_version) api = *caps.kvm.api_version;
     boost::json::array plugins;
     for (const auto& p : o.plugins) {
       plugins.push_back({{"path", p.path}, {"name", p.name}, {"ok", p.ok}, {"reason", p.reason}});
@@ -327,41 +206,19 @@ int run_doctor(const DoctorOptions& options_in, std::ostream& out) {
                             {"detail", c.detail},
                             {"remedy", c.remedy}});
     }
-    boost::json::object doc{
-        {"vm_bootable", bootable},
-        {"kvm",
-         {{"device", "/dev/kvm"},
-          {"present", caps.kvm.present},
-          {"openable", caps.kvm.openable},
-          {"api_version", api},
-          {"missing_caps", std::move(missing_caps)},
-          {"usable", caps.kvm.usable()},
-          {"hypervisor", host::to_string(caps.hypervisor)},
-          {"hardware_kvm", caps.hardware_kvm()},
-          {"pvm", caps.hypervisor == HypervisorKind::pvm},
-          {"boots_stock_kernels", caps.boots_stock_kernels()}}},
-        {"cpu",
-         {{"vmx", caps.cpu.vmx}, {"svm", caps.cpu.svm}, {"hypervisor", caps.cpu.hypervisor}}},
-        {"vsock",
-         {{"vhost_vsock_present", caps.vsock.vhost_present},
-          {"vhost_vsock_openable", caps.vsock.vhost_openable},
-          {"af_vsock", caps.vsock.af_vsock}}},
-        {"kernel",
-         {{"path", optional_string(kernel.path)},
-          {"origin", kernel.origin},
-          {"found", kernel.exists},
-          {"pvm_guest", kernel_pvm_ok}}},
-        {"initramfs",
-         {{"path", optional_string(initramfs.path)},
-          {"origin", initramfs.origin},
-          {"found", initramfs.exists}}},
-        {"plugins", std::move(plugins)},
-        {"checks", std::move(check_list)},
-    };
+    boost::json::object doc = std::move(facts);
+    doc["vm_bootable"] = bootable;
+    doc["kernel"] = {{"path", optional_string(kernel.path)},
+                     {"origin", kernel.origin},
+                     {"found", kernel.exists}};
+    doc["initramfs"] = {{"path", optional_string(initramfs.path)},
+                        {"origin", initramfs.origin},
+                        {"found", initramfs.exists}};
+    doc["plugins"] = std::move(plugins);
+    doc["checks"] = std::move(check_list);
     out << boost::json::serialize(doc) << "\n";
     return bootable ? kExitOk : kExitFailure;
   }
-
   out << "voidbox doctor\n\n";
   for (const auto& c : checks) {
     std::string status(status_name(c.status));
@@ -383,8 +240,9 @@ int run_doctor(const DoctorOptions& options_in, std::ostream& out) {
 int run_doctor(VerbContext& ctx) {
   const std::string usage =
       "usage: voidbox doctor [--output human|json] [--json]\n\n"
-      "Checks whether this host can boot VoidBox VMs: KVM (hardware or PVM), vsock,\n"
-      "the guest kernel and initramfs, plugins. Prints a fix for every problem.\n"
+      "Checks whether this host can boot VoidBox VMs: each VM backend's own host\n"
+      "checks (KVM: hardware or PVM, vsock), the guest kernel and initramfs, plugins.\n"
+      "Prints a fix for every problem.\n"
       "Exit status 0 only when a VM can be booted.\n";
   DoctorOptions o;
   o.json = ctx.global.output == OutputFormat::json;
@@ -422,7 +280,28 @@ int run_doctor(VerbContext& ctx) {
     o.plugins.push_back({f.path.string(), f.path.stem().string(), false, f.reason});
   }
   o.plugins_scanned = true;
-  o.vm_backend_loaded = registry.find(VB_KIND_BACKEND, "kvm").has_value();
+  std::vector<plugin::BackendFactory> vm_backends;
+  for (const auto& f : registry.factories()) {
+    if (f.kind != VB_KIND_BACKEND) continue;
+    auto backend = registry.backend(f.name);
+    if (!backend) continue;
+    // A backend built for ABI 1.0 cannot say whether it is a VM: not counted.
+    if (auto caps = backend->capabilities(); caps && caps->vm) vm_backends.push_back(*backend);
+  }
+  o.vm_backend_loaded = !vm_backends.empty();
+  o.diagnose_backends = [&](const std::string& kernel) {
+    std::vector<BackendReport> reports;
+    for (const auto& backend : vm_backends) {
+      BackendReport report{backend.name(), {}, ""};
+      if (auto checks = backend.diagnose(kernel)) {
+        report.checks = std::move(*checks);
+      } else {
+        report.error = checks.error().message;
+      }
+      reports.push_back(std::move(report));
+    }
+    return reports;
+  };
   return run_doctor(o, ctx.out);
 }
 

@@ -1,4 +1,6 @@
 // `voidbox doctor`: can this host boot a VM, and if not, what to do about it.
+// The host checks come from the VM backends themselves (their ABI 1.1
+// diagnosis); doctor adds the guest kernel, initramfs and plugins.
 #pragma once
 
 #include <functional>
@@ -8,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "host/capabilities.hpp"
+#include "voidbox/plugin/backend.hpp"
 
 namespace voidbox::cli {
 
@@ -21,23 +23,32 @@ struct PluginLoadResult {
   std::string reason;  // why it failed to load; empty when ok
 };
 
+// One VM backend's diagnosis.
+struct BackendReport {
+  std::string backend;                // e.g. "kvm"
+  std::vector<plugin::Check> checks;  // in the backend's order
+  std::string error;                  // non-empty when diagnose itself failed
+};
+
 struct DoctorOptions {
   bool json = false;
 
   // Plugin scan results, filled by the verb from the plugin registry.
   std::vector<PluginLoadResult> plugins;
   bool plugins_scanned = false;
-  // Whether a VM backend ("kvm") factory loaded; unset: not checked.
+  // Whether a VM backend factory loaded; unset: not checked.
   std::optional<bool> vm_backend_loaded;
+  // Asks every VM backend to diagnose this host for booting `kernel` (may be
+  // empty). Unset: no backend checks.
+  std::function<std::vector<BackendReport>(const std::string& kernel)> diagnose_backends;
 
-  // Test hooks. Unset: probe this host / read the real environment.
-  std::optional<host::HostCapabilities> host;
+  // Test hook. Unset: read the real environment.
   std::function<std::optional<std::string>(std::string_view)> getenv;
 };
 
 // Writes the report (human or JSON) to `out`. Returns 0 only when a VM can be
-// booted here: usable KVM able to run the guest kernel, a guest kernel and
-// initramfs found, and (when checked) a VM backend plugin loaded; else 1.
+// booted here: no backend check failed, a guest kernel and initramfs found,
+// and (when checked) a VM backend plugin loaded; else 1.
 int run_doctor(const DoctorOptions& options, std::ostream& out);
 
 // The `voidbox doctor [--output human|json]` verb: scans plugins, then runs

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <utility>
 
 #include "voidbox/sdk/error.hpp"
@@ -74,6 +75,64 @@ std::expected<void, Error> BackendFactory::probe() const {
   vb_status status = vtable_->probe(error.get());
   if (status != VB_OK) return std::unexpected(failure(status, error));
   return {};
+}
+
+namespace {
+
+bool has_v1_1(const vb_backend_vtable* vtable) {
+  return vtable->struct_size >= offsetof(vb_backend_vtable, diagnose) + sizeof(void*);
+}
+
+std::string bounded(const char* text) {
+  return text == nullptr ? std::string() : std::string(text, ::strnlen(text, 64 * 1024));
+}
+
+void collect_check(void* ctx, const vb_check* check) {
+  auto* out = static_cast<std::vector<Check>*>(ctx);
+  constexpr std::size_t kFields = offsetof(vb_check, facts_json) + sizeof(const char*);
+  if (check == nullptr || check->struct_size < kFields || out->size() >= 256) return;
+  try {
+    out->push_back({bounded(check->name), check->result, bounded(check->detail),
+                    bounded(check->remedy), bounded(check->facts_json)});
+  } catch (...) {
+  }
+}
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::optional<BackendCapabilities> BackendFactory::capabilities() const {
+  if (!has_v1_1(vtable_)) return std::nullopt;
+  vb_backend_capabilities caps{};
+  caps.struct_size = sizeof caps;
+  vtable_->capabilities(&caps);
+  return BackendCapabilities{(caps.flags & VB_BACKEND_VM) != 0,
+                             (caps.flags & VB_BACKEND_NEEDS_KERNEL) != 0};
+}
+
+std::expected<std::vector<Check>, Error> BackendFactory::diagnose(std::string_view kernel) const {
+  std::vector<Check> checks;
+  if (!has_v1_1(vtable_)) {
+    auto probed = probe();
+    checks.push_back(probed ? Check{"probe", VB_CHECK_OK, name_ + " can run here", "", ""}
+                            : Check{"probe", VB_CHECK_FAIL, probed.error().message, "", ""});
+    return checks;
+  }
+  const std::string options =
+      kernel.empty() ? std::string("{}") : "{\"kernel\":" + json_string(kernel) + "}";
+  voidbox::sdk::ErrorBuffer error;
+  const vb_status status =
+      vtable_->diagnose(options.data(), options.size(), &collect_check, &checks, error.get());
+  if (status != VB_OK) return std::unexpected(failure(status, error));
+  return checks;
 }
 
 std::expected<std::unique_ptr<Vm>, Error> BackendFactory::create(

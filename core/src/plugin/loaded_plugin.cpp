@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "voidbox/log.hpp"
 #include "voidbox/sdk/error.hpp"
 
 namespace voidbox::plugin::detail {
@@ -10,78 +9,15 @@ namespace {
 
 constexpr std::size_t kMaxFactoryName = 128;
 
-log::Level to_level(vb_log_level level) {
-  switch (level) {
-    case VB_LOG_TRACE:
-      return log::Level::trace;
-    case VB_LOG_DEBUG:
-      return log::Level::debug;
-    case VB_LOG_INFO:
-      return log::Level::info;
-    case VB_LOG_WARN:
-      return log::Level::warn;
-    case VB_LOG_ERROR:
-      return log::Level::error;
-  }
-  return log::Level::info;
-}
-
-template <class Table>
-bool all_set(const Table& table, auto... members) {
-  return ((table.*members != nullptr) && ...);
-}
-
 }  // namespace
 
-std::string vtable_rejection(vb_kind kind, const void* vtable) {
-  if (vtable == nullptr) return "vtable is null";
-  const std::size_t size = *static_cast<const std::size_t*>(vtable);
-  if (size > 64 * 1024) return "vtable struct_size " + std::to_string(size) + " is implausible";
-  switch (kind) {
-    case VB_KIND_BACKEND: {
-      constexpr std::size_t needed = offsetof(vb_backend_vtable, destroy) + sizeof(void*);
-      if (size < needed) {
-        return "backend vtable struct_size " + std::to_string(size) + " < " +
-               std::to_string(needed);
-      }
-      const auto& t = *static_cast<const vb_backend_vtable*>(vtable);
-      if (!all_set(t, &vb_backend_vtable::probe, &vb_backend_vtable::create,
-                   &vb_backend_vtable::start, &vb_backend_vtable::connect, &vb_backend_vtable::wait,
-                   &vb_backend_vtable::stop, &vb_backend_vtable::destroy)) {
-        return "backend vtable has a null function";
-      }
-      return "";
-    }
-    case VB_KIND_EXPORTER: {
-      constexpr std::size_t needed = offsetof(vb_exporter_vtable, destroy) + sizeof(void*);
-      if (size < needed) {
-        return "exporter vtable struct_size " + std::to_string(size) + " < " +
-               std::to_string(needed);
-      }
-      const auto& t = *static_cast<const vb_exporter_vtable*>(vtable);
-      if (!all_set(t, &vb_exporter_vtable::create, &vb_exporter_vtable::export_record,
-                   &vb_exporter_vtable::flush, &vb_exporter_vtable::destroy)) {
-        return "exporter vtable has a null function";
-      }
-      return "";
-    }
-    case VB_KIND_DEVICE:
-    case VB_KIND_TRANSPORT:
-    case VB_KIND_SKILL:
-    case VB_KIND_IMAGE_SOURCE:
-      // Their wrappers check the kind-specific layout; here only that the
-      // table has room for at least one function.
-      if (size < sizeof(std::size_t) + sizeof(void*)) return "vtable struct_size too small";
-      return "";
-  }
-  return "unknown kind " + std::to_string(static_cast<int>(kind));
-}
-
 LoadedPlugin::LoadedPlugin(boost::dll::shared_library library,
-                           const vb_plugin_descriptor* descriptor, PluginInfo info)
+                           const vb_plugin_descriptor* descriptor, PluginInfo info,
+                           std::shared_ptr<const LogSink> log)
     : library_(std::move(library)),
       descriptor_(descriptor),
       info_(std::move(info)),
+      log_(std::move(log)),
       log_component_("plugin:" + info_.name) {}
 
 LoadedPlugin::~LoadedPlugin() {
@@ -124,7 +60,7 @@ vb_status LoadedPlugin::register_factory(void* ctx, vb_kind kind, const char* na
 
 vb_status LoadedPlugin::accept(vb_kind kind, const char* name, const void* vtable) {
   if (!accepting_) {
-    VB_LOG_TO(warn, log_component_) << "register_factory called outside init; ignored";
+    log(this, VB_LOG_WARN, "register_factory called outside init; ignored");
     return VB_ERR_INVALID_ARGUMENT;
   }
   const std::size_t length = name == nullptr ? 0 : ::strnlen(name, kMaxFactoryName + 1);
@@ -152,8 +88,11 @@ vb_status LoadedPlugin::accept(vb_kind kind, const char* name, const void* vtabl
 
 void LoadedPlugin::log(void* ctx, vb_log_level level, const char* message) {
   const auto* self = static_cast<const LoadedPlugin*>(ctx);
-  if (self == nullptr || !log::enabled(to_level(level))) return;
-  log::write(to_level(level), self->log_component_, message == nullptr ? "" : message);
+  if (self == nullptr || !self->log_ || !*self->log_) return;
+  try {
+    (*self->log_)(level, self->log_component_, message == nullptr ? "" : message);
+  } catch (...) {
+  }
 }
 
 }  // namespace voidbox::plugin::detail

@@ -3,10 +3,11 @@
 
 #include <boost/dll/shared_library.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "voidbox/plugin/registry.hpp"
+#include "voidbox/plugin/loader.hpp"
 #include "voidbox/plugin_abi.h"
 
 namespace voidbox::plugin::detail {
@@ -17,16 +18,18 @@ struct Registration {
   const void* vtable;
 };
 
-// Shared by the registry and by every factory and object made from the
-// plugin, so the library is unloaded (and `shutdown` called) only after the
-// last of them is gone.
+// Shared by the loader and by every factory and object made from the plugin,
+// so the library is unloaded (and `shutdown` called) only after the last of
+// them is gone.
 class LoadedPlugin {
  public:
   // Returns why a factory name is unavailable, or "" if it is free.
   using NameCheck = std::function<std::string(vb_kind, const std::string&)>;
 
+  // `log` outlives the plugin: it serves the registrar's log hook until
+  // shutdown returns.
   LoadedPlugin(boost::dll::shared_library library, const vb_plugin_descriptor* descriptor,
-               PluginInfo info);
+               PluginInfo info, std::shared_ptr<const LogSink> log);
   ~LoadedPlugin();
   LoadedPlugin(const LoadedPlugin&) = delete;
   LoadedPlugin& operator=(const LoadedPlugin&) = delete;
@@ -49,6 +52,7 @@ class LoadedPlugin {
   boost::dll::shared_library library_;  // first member: unloaded last
   const vb_plugin_descriptor* descriptor_;
   PluginInfo info_;
+  std::shared_ptr<const LogSink> log_;
   std::string log_component_;
   bool initialized_ = false;
   bool accepting_ = false;
@@ -56,8 +60,5 @@ class LoadedPlugin {
   std::vector<Registration> staged_;
   std::vector<std::string> rejections_;
 };
-
-// Why `vtable` cannot serve as a factory of `kind`, or "" if it can.
-std::string vtable_rejection(vb_kind kind, const void* vtable);
 
 }  // namespace voidbox::plugin::detail

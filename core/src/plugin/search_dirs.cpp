@@ -1,20 +1,20 @@
 // Where plugins are looked for; the order and its reasons are documented in
-// voidbox/plugin/registry.hpp.
+// voidbox/plugin/loader.hpp.
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <cstdlib>
 #include <string_view>
 #include <system_error>
 
-#include "voidbox/plugin/registry.hpp"
+#include "voidbox/plugin/loader.hpp"
 
 namespace voidbox::plugin {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The directory holding libvoidbox itself, so an installed tree finds its
-// plugins wherever it was unpacked.
-fs::path own_libdir() {
+// The directory of the module (libvoidbox, voidbox-vmm) this code is linked
+// into, so an installed tree finds its plugins wherever it was unpacked.
+fs::path own_dir() {
   boost::dll::fs::error_code ec;
   auto location = boost::dll::this_line_location(ec);
   if (ec) return {};
@@ -28,7 +28,7 @@ bool same_dir(const fs::path& a, const fs::path& b) {
 
 }  // namespace
 
-std::vector<SearchDir> default_search_dirs() {
+std::vector<SearchDir> default_search_dirs(const fs::path& installed_from_module) {
   std::vector<SearchDir> dirs;
   auto add = [&](fs::path path, const char* origin) {
     if (path.empty()) return;
@@ -42,12 +42,13 @@ std::vector<SearchDir> default_search_dirs() {
   };
 
   const fs::path build_plugins = VOIDBOX_PLUGIN_BUILD_DIR;
-  const fs::path build_libdir = build_plugins.parent_path().parent_path();
-  const fs::path libdir = own_libdir();
-  const bool from_build_tree = !libdir.empty() && same_dir(libdir, build_libdir);
+  // Every module of the build tree sits one level below it: lib/, bin/, tests/.
+  const fs::path module_dir = own_dir();
+  const bool from_build_tree =
+      !module_dir.empty() && same_dir(module_dir.parent_path(), VOIDBOX_BUILD_ROOT);
 
   if (!from_build_tree) {
-    if (!libdir.empty()) add(libdir / "voidbox" / "plugins", "install");
+    if (!module_dir.empty()) add(module_dir / installed_from_module, "install");
     add(VOIDBOX_PLUGIN_INSTALL_DIR, "install");
   }
   if (const char* env = std::getenv("VOIDBOX_PLUGIN_PATH")) {

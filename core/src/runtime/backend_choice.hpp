@@ -1,13 +1,15 @@
-// Which backend runs a sandbox.
+// Which backend runs a sandbox, from what each backend says it is (its ABI
+// 1.1 capabilities), never from its name.
 //
-//   auto (flag) / sandbox.mode auto: a VM backend ("kvm") when it can boot a
-//     VM here (plugin present, probe OK, kernel+initramfs found); otherwise
-//     the "process" backend, with a warning that says why and that the work
-//     is NOT VM-isolated.
-//   kvm (or any other VM backend) / sandbox.mode local: that VM backend or a
-//     failure naming the reason; never a fallback.
-//   process: the process backend (no VM).
-//   sandbox.mode mock: the process backend, with a warning (there is no
+//   auto (flag) / sandbox.mode auto: the first VM backend that can boot a VM
+//     here (probe OK, kernel+initramfs found when it needs them); otherwise
+//     the first non-VM backend ("process"), with a warning that says why and
+//     that the work is NOT VM-isolated.
+//   sandbox.mode local: a VM backend or a failure naming the reasons; never a
+//     fallback.
+//   a named backend (--backend kvm, --backend process): that backend or a
+//     failure naming the reason.
+//   sandbox.mode mock: the first non-VM backend, with a warning (there is no
 //     command emulator; commands really run, unconfined by a VM).
 #pragma once
 
@@ -20,9 +22,6 @@
 #include "voidbox/spec.hpp"
 
 namespace voidbox::runtime {
-
-inline constexpr const char* kProcessBackend = "process";
-inline constexpr const char* kDefaultVmBackend = "kvm";
 
 struct BackendChoice {
   std::string backend;

@@ -35,7 +35,17 @@ extern "C" {
 #endif
 
 #define VOIDBOX_ABI_MAJOR 1u
-#define VOIDBOX_ABI_MINOR 0u
+#define VOIDBOX_ABI_MINOR 1u
+/*
+ * Fingerprints of the ABI headers (this file and voidbox/abi/ *.h, comments
+ * and whitespace ignored), oldest first, one per released ABI version.
+ * sdk/tests/abi_fingerprint_test.cpp recomputes it and fails when the
+ * headers changed: bump VOIDBOX_ABI_MINOR (fields added at the end of a
+ * struct, new kinds or enum values) or VOIDBOX_ABI_MAJOR (anything else),
+ * then APPEND ", <major>.<minor>=<hash>" with the hash the test prints. An
+ * entry that shipped is never edited.
+ */
+#define VOIDBOX_ABI_FINGERPRINTS "1.0=d66fcb04ca3f8da0, 1.1=6c01c41dbef04ac6"
 
 #if defined(__GNUC__)
 #define VOIDBOX_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -134,6 +144,39 @@ typedef struct vb_exit_info {
   char detail[256]; /* human-readable, NUL-terminated */
 } vb_exit_info;
 
+/* ABI 1.1: what a backend is and needs. */
+typedef enum vb_backend_flag {
+  VB_BACKEND_VM = 1u << 0,          /* the work runs in a VM: a hardware isolation boundary */
+  VB_BACKEND_NEEDS_KERNEL = 1u << 1 /* create() needs "kernel" and "initramfs" in its config */
+} vb_backend_flag;
+
+typedef struct vb_backend_capabilities {
+  size_t struct_size;
+  uint32_t flags; /* vb_backend_flag bits */
+} vb_backend_capabilities;
+
+/* ABI 1.1: one host check of a backend's diagnosis (`voidbox doctor`). */
+typedef enum vb_check_result {
+  VB_CHECK_OK = 0,
+  VB_CHECK_NOTE = 1, /* worth knowing; nothing is broken */
+  VB_CHECK_WARN = 2, /* may not work */
+  VB_CHECK_FAIL = 3  /* the backend cannot run here */
+} vb_check_result;
+
+typedef struct vb_check {
+  size_t struct_size;
+  const char* name; /* short and stable, e.g. "kvm" */
+  vb_check_result result;
+  const char* detail; /* what was found, one line */
+  const char* remedy; /* what to do about it; NULL or "" when nothing */
+  /* NULL, or a JSON object of raw observations; its members appear at the top
+   * level of `voidbox doctor --output json`, e.g. {"kvm": {"pvm": false}}. */
+  const char* facts_json;
+} vb_check;
+
+/* Receives one check; every pointer is borrowed for the duration of the call. */
+typedef void (*vb_check_sink)(void* sink_ctx, const vb_check* check);
+
 typedef struct vb_backend_vtable {
   size_t struct_size;
   /*
@@ -159,6 +202,17 @@ typedef struct vb_backend_vtable {
   vb_status (*stop)(vb_vm* vm, int32_t timeout_ms, vb_error* error);
   /* Frees everything; stops the VM first if still running. */
   void (*destroy)(vb_vm* vm);
+  /* ABI 1.1 (present when struct_size covers them; then never NULL). */
+  /* Fills `out` up to out->struct_size. Cheap; no VM is created. */
+  void (*capabilities)(vb_backend_capabilities* out);
+  /*
+   * Runs the backend's host checks, calling `sink` once per check, in the
+   * order a person should read them. options JSON (may be empty):
+   * {"kernel": path} names the guest kernel a run would boot. VB_OK when the
+   * checks ran, whatever they found.
+   */
+  vb_status (*diagnose)(const char* options_json, size_t options_len, vb_check_sink sink,
+                        void* sink_ctx, vb_error* error);
 } vb_backend_vtable;
 
 /* ------------------------------------------------------------------ */

@@ -20,6 +20,10 @@
 #   blk       the virtio-blk device plugin serves a disk image: the guest
 #             sees its size and serial, reads 4 MiB the host wrote and
 #             writes 1 MiB the host reads back, both checked by SHA-256
+#   blk-broken-plugins
+#             blk with the broken plugin fixtures of tests/plugins
+#             ($BROKEN_PLUGIN_DIR) on VOIDBOX_PLUGIN_PATH: the VMM refuses the
+#             broken device plugins, says why in its log, and boots with blk
 #
 # Env: VOIDBOX_BUILD_DIR (default: ../../../build), VOIDBOX_VMM (voidbox-vmm).
 set -euo pipefail
@@ -79,7 +83,7 @@ make_test_initramfs() {  # KIND OUT
     vsock)
       extras=(--modules-tree "$MODULES" --module virtio_mmio --module vmw_vsock_virtio_transport
         --file "$VSOCK_GUEST_BIN:/vbtest-vsock" --file "$here/vsock-guest-extra.sh:/vbtest-extra") ;;
-    blk)
+    blk | blk-broken-plugins)
       extras=(--modules-tree "$MODULES" --module virtio_mmio --module virtio_blk
         --file "$here/blk-guest-extra.sh:/vbtest-extra") ;;
   esac
@@ -102,13 +106,14 @@ case $case_name in
   panic) action=panic ;;
   stop) action=hang ;;
   vsock) memory_mb=1024; action=poweroff ;;
-  blk) ;;
+  blk | blk-broken-plugins) ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
 # VBTEST_PREBUILT_DIR: take <kind>.cpio from there (built by
 # `run-vm-test.sh prebuild DIR` outside the harness, where it is much faster).
 kind=plain
 [[ $case_name == vsock || $case_name == blk ]] && kind=$case_name
+[[ $case_name == blk-broken-plugins ]] && kind=blk
 if [[ -n ${VBTEST_PREBUILT_DIR:-} && -f $VBTEST_PREBUILT_DIR/$kind.cpio ]]; then
   cp "$VBTEST_PREBUILT_DIR/$kind.cpio" "$work/initramfs.cpio"
 else
@@ -116,7 +121,7 @@ else
 fi
 
 devices=""
-if [[ $case_name == blk ]]; then
+if [[ $case_name == blk* ]]; then
   # 8 MiB: 4 MiB of host data the guest hashes, then room for its write.
   disk=$work/disk.img
   head -c 4194304 /dev/urandom >"$disk"
@@ -130,6 +135,9 @@ cat >"$state/vm.json" <<EOT
  "vsock_cid":3,"cmdline":"vbtest.action=$action"$devices}
 EOT
 
+if [[ $case_name == blk-broken-plugins ]]; then
+  export VOIDBOX_PLUGIN_PATH=${BROKEN_PLUGIN_DIR:?needs the plugin fixture directory}
+fi
 start_ns=$(date +%s%N)
 "$vmm" "$state/vm.json" >"$state/vmm.log" 2>&1 &
 pid=$!
@@ -236,6 +244,19 @@ case $case_name in
     back=$(dd if="$disk" bs=4096 skip=1536 count=256 status=none | sha256sum | cut -d' ' -f1)
     [[ $back == "$(field GUEST-SHA)" ]] || fail "the disk image does not hold what the guest wrote"
     note "virtio-blk: 4 MiB read and 1 MiB write checked"
+    if [[ $case_name == blk-broken-plugins ]]; then
+      refused() {
+        grep -qF "plugin: skipping $BROKEN_PLUGIN_DIR/$1: $2" "$state/vmm.log" ||
+          fail "vmm.log does not say why $1 was refused ($2)"
+      }
+      refused libdevice-fixture-x-null-entry.so \
+        "device 'fixture-null-entry' rejected: device vtable has a null 'queue_notify'"
+      refused libdevice-fixture-x-abi-major.so "ABI major version 2 does not match"
+      refused libdevice-fixture-x-misnamed.so "plugin name 'device-fixture-other' does not match"
+      refused libdevice-fixture-x-init-fails.so "init failed (unsupported)"
+      grep -q "libfixture-" "$state/vmm.log" && fail "the VMM opened a library that is no device plugin"
+      note "broken device plugins refused with their reasons; the VM booted without them"
+    fi
     ;;
 esac
 note "PASS"

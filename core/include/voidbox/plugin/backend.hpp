@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "voidbox/plugin/error.hpp"
 #include "voidbox/plugin_abi.h"
@@ -45,6 +47,21 @@ class Vm {
   std::string backend_;
 };
 
+// What a backend says it is (ABI 1.1).
+struct BackendCapabilities {
+  bool vm = false;            // the work runs in a VM: an isolation boundary
+  bool needs_kernel = false;  // its config needs a guest kernel and initramfs
+};
+
+// One host check of a backend's diagnosis.
+struct Check {
+  std::string name;
+  vb_check_result result = VB_CHECK_OK;
+  std::string detail;
+  std::string remedy;      // empty when nothing needs doing
+  std::string facts_json;  // empty, or a JSON object of raw observations
+};
+
 class BackendFactory {
  public:
   BackendFactory(std::shared_ptr<const void> keep_alive, const vb_backend_vtable* vtable,
@@ -53,6 +70,11 @@ class BackendFactory {
   const std::string& name() const noexcept { return name_; }
   // Whether this host can run the backend; the error says why not.
   std::expected<void, Error> probe() const;
+  // nullopt from a plugin built for ABI 1.0, which cannot say.
+  std::optional<BackendCapabilities> capabilities() const;
+  // The backend's own host checks for booting `kernel` (may be empty). A
+  // plugin built for ABI 1.0 yields one check, "probe", from probe().
+  std::expected<std::vector<Check>, Error> diagnose(std::string_view kernel) const;
   // `config_json` follows the SDK's vm-config.md.
   std::expected<std::unique_ptr<Vm>, Error> create(std::string_view config_json) const;
 

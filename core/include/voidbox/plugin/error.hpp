@@ -1,15 +1,11 @@
-// The error a plugin call or lookup reports to the runtime.
+// The error a plugin call or lookup reports to the runtime: the SDK's one
+// error type, so a plugin's failure reaches the caller unchanged.
 #pragma once
 
-#include <string>
-
-#include "voidbox/plugin_abi.h"
+#include "voidbox/sdk/error.hpp"
 
 namespace voidbox::plugin {
 
-struct Error {
-  vb_status status = VB_ERR_INTERNAL;
-  std::string message;
-};
+using voidbox::sdk::Error;
 
 }  // namespace voidbox::plugin

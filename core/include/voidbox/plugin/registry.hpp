@@ -1,18 +1,6 @@
-// Finding, loading and checking plugins, and looking up what they provide.
-//
-// Search order (the first plugin to claim a name wins; later ones with the
-// same name are reported as failures and skipped):
-//   1. the plugin directory next to libvoidbox: <libdir>/voidbox/plugins
-//      (in the build tree that is <build>/lib/voidbox/plugins);
-//   2. the configured install directory (${libdir}/voidbox/plugins of the
-//      install prefix), unless running from the build tree;
-//   3. each directory in VOIDBOX_PLUGIN_PATH (colon-separated), in order.
-// Shipped plugins therefore cannot be shadowed by an environment variable; a
-// user adds plugins under new names.
-//
-// Only regular files named *.so are considered; one that is not an ELF shared
-// object for this machine is reported without being opened. Libraries stay
-// loaded as long as the registry or any factory/object made from them lives.
+// The runtime's plugin registry: the shared loader (voidbox/plugin/loader.hpp,
+// which documents the search order and every check), logging into the
+// runtime's log, plus typed factories for the kinds core drives.
 #pragma once
 
 #include <cstdint>
@@ -27,53 +15,10 @@
 #include "voidbox/plugin/backend.hpp"
 #include "voidbox/plugin/error.hpp"
 #include "voidbox/plugin/exporter.hpp"
+#include "voidbox/plugin/loader.hpp"
 #include "voidbox/plugin_abi.h"
 
 namespace voidbox::plugin {
-
-struct SearchDir {
-  std::filesystem::path path;
-  std::string origin;  // "install", "env" (VOIDBOX_PLUGIN_PATH) or "build"
-};
-
-// The directories to scan, in order, without duplicates. Reads
-// VOIDBOX_PLUGIN_PATH from the environment.
-std::vector<SearchDir> default_search_dirs();
-
-struct FactoryInfo {
-  vb_kind kind;
-  std::string name;
-};
-
-struct PluginInfo {
-  std::string name;
-  std::string version;
-  std::string description;
-  std::filesystem::path path;
-  std::uint32_t abi_major = 0;
-  std::uint32_t abi_minor = 0;
-  std::vector<FactoryInfo> factories;
-};
-
-struct LoadFailure {
-  std::filesystem::path path;
-  std::string reason;
-};
-
-// A factory vtable of any kind plus the handle that keeps its library loaded.
-// Wrappers for kinds declared outside plugin_abi.h (device, image source)
-// start from this: check `vtable`'s struct_size, keep `keep_alive` in every
-// object they create.
-struct RawFactory {
-  vb_kind kind;
-  std::string name;
-  const void* vtable = nullptr;
-  std::shared_ptr<const void> keep_alive;
-  const PluginInfo* plugin = nullptr;  // valid while the registry lives
-};
-
-std::string_view kind_name(vb_kind kind) noexcept;
-std::optional<vb_kind> parse_kind(std::string_view name) noexcept;
 
 class Registry {
  public:
@@ -106,8 +51,7 @@ class Registry {
   std::expected<ExporterFactory, Error> exporter(std::string_view name) const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  Loader loader_;
 };
 
 }  // namespace voidbox::plugin

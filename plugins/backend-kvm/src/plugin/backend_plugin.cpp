@@ -1,160 +1,36 @@
 // Plugin "backend-kvm": registers backend "kvm". Each VM runs in its own
 // voidbox-vmm process (spawned by start); this side only manages that
 // process and opens vsock streams through its Unix socket.
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <cstdio>
-#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "host/capabilities.hpp"
+#include "host/diagnosis.hpp"
 #include "hybrid_vsock.hpp"
 #include "vmm/host_probe.hpp"
 #include "vmm/vm_config.hpp"
 #include "vmm/vm_outcome.hpp"
 #include "vmm_locator.hpp"
 #include "vmm_process.hpp"
-#include "voidbox/plugin_abi.h"
-
-using voidbox::kvm::VmmProcess;
-
-struct vb_vm {
-  voidbox::kvm::VmConfig config;
-  std::string config_path;
-  std::string vmm_path;
-  std::unique_ptr<VmmProcess> process;
-  bool stop_requested = false;
-};
+#include "voidbox/sdk/all.hpp"
 
 namespace {
 
 namespace kvm = voidbox::kvm;
+using kvm::VmmProcess;
+using voidbox::sdk::fail;
+using voidbox::sdk::Result;
 
 constexpr auto kConnectTimeout = std::chrono::seconds(30);
-
-void set_error(vb_error* error, const std::string& message) {
-  if (error == nullptr || error->message == nullptr || error->capacity == 0) return;
-  std::snprintf(error->message, error->capacity, "%s", message.c_str());
-}
-
-void set_detail(vb_exit_info* out, const std::string& detail) {
-  std::snprintf(out->detail, sizeof out->detail, "%s", detail.c_str());
-}
-
-vb_status probe(vb_error* error) {
-  try {
-    if (auto r = kvm::probe_kvm(); !r) {
-      set_error(error, r.error().message);
-      return VB_ERR_UNSUPPORTED;
-    }
-    if (kvm::host_is_pvm()) {
-      set_error(error,
-                "/dev/kvm is PVM (/sys/module/kvm_pvm): only kernels built with "
-                "CONFIG_PVM_GUEST=y boot here; stock distribution kernels hang (use the nested "
-                "harness scripts/vmtest.sh, or a PVM guest kernel with its config next to it)");
-      return VB_ERR_UNSUPPORTED;
-    }
-    if (auto r = kvm::locate_vmm(); !r) {
-      set_error(error, r.error().message);
-      return VB_ERR_UNSUPPORTED;
-    }
-    return VB_OK;
-  } catch (const std::exception& e) {
-    set_error(error, e.what());
-    return VB_ERR_INTERNAL;
-  }
-}
-
-vb_status create(const char* config_json, std::size_t config_len, vb_vm** out, vb_error* error) {
-  try {
-    if (config_json == nullptr || out == nullptr) {
-      set_error(error, "kvm: null config or output pointer");
-      return VB_ERR_INVALID_ARGUMENT;
-    }
-    const std::string text(config_json, config_len);
-    auto config = kvm::parse_vm_config(text);
-    if (!config) {
-      set_error(error, "kvm: " + config.error().message);
-      return VB_ERR_INVALID_ARGUMENT;
-    }
-    if (auto r = kvm::probe_kvm(); !r) {
-      set_error(error, "kvm: " + r.error().message);
-      return VB_ERR_UNSUPPORTED;
-    }
-    if (auto r = kvm::check_kernel_runs_here(config->kernel); !r) {
-      set_error(error, "kvm: " + r.error().message);
-      return VB_ERR_UNSUPPORTED;
-    }
-    auto vmm = kvm::locate_vmm();
-    if (!vmm) {
-      set_error(error, "kvm: " + vmm.error().message);
-      return VB_ERR_NOT_FOUND;
-    }
-    auto vm = std::make_unique<vb_vm>();
-    vm->config = std::move(*config);
-    vm->vmm_path = std::move(*vmm);
-    vm->config_path = vm->config.state_dir + "/vm-config.json";
-    std::ofstream f(vm->config_path, std::ios::binary | std::ios::trunc);
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!f.flush()) {
-      set_error(error, "kvm: cannot write " + vm->config_path + " (state_dir must exist)");
-      return VB_ERR_IO;
-    }
-    *out = vm.release();
-    return VB_OK;
-  } catch (const std::exception& e) {
-    set_error(error, std::string("kvm: ") + e.what());
-    return VB_ERR_INTERNAL;
-  }
-}
-
-vb_status start(vb_vm* vm, vb_error* error) {
-  try {
-    if (vm == nullptr) return VB_ERR_INVALID_ARGUMENT;
-    if (vm->process) {
-      set_error(error, "kvm: VM already started");
-      return VB_ERR_INVALID_ARGUMENT;
-    }
-    auto p = VmmProcess::spawn(vm->vmm_path, vm->config_path, vm->config.state_dir + "/vmm.log");
-    if (!p) {
-      set_error(error, "kvm: " + p.error().message);
-      return VB_ERR_IO;
-    }
-    vm->process = std::make_unique<VmmProcess>(std::move(*p));
-    return VB_OK;
-  } catch (const std::exception& e) {
-    set_error(error, std::string("kvm: ") + e.what());
-    return VB_ERR_INTERNAL;
-  }
-}
-
-vb_status connect(vb_vm* vm, std::uint32_t port, int* fd_out, vb_error* error) {
-  try {
-    if (vm == nullptr || fd_out == nullptr || !vm->process) {
-      set_error(error, "kvm: connect needs a started VM");
-      return VB_ERR_INVALID_ARGUMENT;
-    }
-    auto fd = kvm::hybrid_vsock_connect(kvm::vsock_socket_path(vm->config), port,
-                                        std::chrono::steady_clock::now() + kConnectTimeout,
-                                        [vm] { return !vm->process->wait(0).has_value(); });
-    if (!fd) {
-      set_error(error, "kvm: " + fd.error().message);
-      return vm->process->status() ? VB_ERR_GUEST : VB_ERR_TIMEOUT;
-    }
-    *fd_out = fd->release();
-    return VB_OK;
-  } catch (const std::exception& e) {
-    set_error(error, std::string("kvm: ") + e.what());
-    return VB_ERR_INTERNAL;
-  }
-}
 
 // exit.json as voidbox-vmm wrote it: {"reason": ..., "detail": ...}.
 std::pair<std::string, std::string> read_exit_file(const std::string& state_dir) {
@@ -172,105 +48,137 @@ std::pair<std::string, std::string> read_exit_file(const std::string& state_dir)
   return {str("reason"), str("detail")};
 }
 
-vb_status wait_vm(vb_vm* vm, std::int32_t timeout_ms, vb_exit_info* out) {
-  try {
-    if (vm == nullptr || out == nullptr || out->struct_size < sizeof(vb_exit_info)) {
-      return VB_ERR_INVALID_ARGUMENT;
+class KvmVm final : public voidbox::sdk::Vm {
+ public:
+  KvmVm(kvm::VmConfig config, std::string config_path, std::string vmm_path)
+      : config_(std::move(config)),
+        config_path_(std::move(config_path)),
+        vmm_path_(std::move(vmm_path)) {}
+  ~KvmVm() override { (void)stop(2000); }
+  KvmVm(const KvmVm&) = delete;
+  KvmVm& operator=(const KvmVm&) = delete;
+
+  Result<> start() override {
+    if (process_) return fail(VB_ERR_INVALID_ARGUMENT, "kvm: VM already started");
+    auto p = VmmProcess::spawn(vmm_path_, config_path_, config_.state_dir + "/vmm.log");
+    if (!p) return fail(VB_ERR_IO, "kvm: " + p.error().message);
+    process_ = std::make_unique<VmmProcess>(std::move(*p));
+    return {};
+  }
+
+  Result<int> connect(std::uint32_t port) override {
+    if (!process_) return fail(VB_ERR_INVALID_ARGUMENT, "kvm: connect needs a started VM");
+    auto fd = kvm::hybrid_vsock_connect(kvm::vsock_socket_path(config_), port,
+                                        std::chrono::steady_clock::now() + kConnectTimeout,
+                                        [this] { return !process_->wait(0).has_value(); });
+    if (!fd) {
+      return fail(process_->status() ? VB_ERR_GUEST : VB_ERR_TIMEOUT, "kvm: " + fd.error().message);
     }
-    out->reason = VB_EXIT_RUNNING;
-    out->code = 0;
-    out->detail[0] = '\0';
-    if (!vm->process) return VB_ERR_INVALID_ARGUMENT;
-    auto status = vm->process->wait(timeout_ms);
-    if (!status) return VB_ERR_TIMEOUT;
-    const auto [reason, detail] = read_exit_file(vm->config.state_dir);
+    return fd->release();
+  }
+
+  Result<voidbox::sdk::ExitInfo> wait(std::int32_t timeout_ms) override {
+    if (!process_) return fail(VB_ERR_INVALID_ARGUMENT, "kvm: wait needs a started VM");
+    auto status = process_->wait(timeout_ms);
+    if (!status) return fail(VB_ERR_TIMEOUT, "");
+    const auto [reason, detail] = read_exit_file(config_.state_dir);
+    voidbox::sdk::ExitInfo out;
     if (WIFSIGNALED(*status)) {
-      out->reason = vm->stop_requested ? VB_EXIT_KILLED : VB_EXIT_CRASH;
-      out->code = WTERMSIG(*status);
-      set_detail(out, std::string("voidbox-vmm killed by signal ") + std::to_string(out->code) +
-                          " (see " + vm->config.state_dir + "/vmm.log)");
-      return VB_OK;
+      out.reason = stop_requested_ ? VB_EXIT_KILLED : VB_EXIT_CRASH;
+      out.code = WTERMSIG(*status);
+      out.detail = "voidbox-vmm killed by signal " + std::to_string(out.code) + " (see " +
+                   config_.state_dir + "/vmm.log)";
+      return out;
     }
-    const int code = WEXITSTATUS(*status);
-    out->code = code;
-    switch (code) {
+    out.code = WEXITSTATUS(*status);
+    switch (out.code) {
       case 0:
-        out->reason = VB_EXIT_POWEROFF;
+        out.reason = VB_EXIT_POWEROFF;
         break;
       case 10:
-        out->reason = VB_EXIT_REBOOT;
+        out.reason = VB_EXIT_REBOOT;
         break;
       case 12:
-        out->reason = VB_EXIT_KILLED;
+        out.reason = VB_EXIT_KILLED;
         break;
       default:  // 11 panic, 13 VMM error, 2 config error
-        out->reason = VB_EXIT_CRASH;
+        out.reason = VB_EXIT_CRASH;
         break;
     }
-    set_detail(out, reason.empty() ? "voidbox-vmm exited with status " + std::to_string(code)
-                                   : reason + ": " + detail);
-    return VB_OK;
-  } catch (const std::exception&) {
-    return VB_ERR_INTERNAL;
+    out.detail = reason.empty() ? "voidbox-vmm exited with status " + std::to_string(out.code)
+                                : reason + ": " + detail;
+    return out;
   }
-}
 
-vb_status stop(vb_vm* vm, std::int32_t timeout_ms, vb_error* error) {
-  try {
-    if (vm == nullptr) return VB_ERR_INVALID_ARGUMENT;
-    if (!vm->process || vm->process->status()) return VB_OK;
-    vm->stop_requested = true;
-    vm->process->signal(SIGTERM);
-    if (vm->process->wait(timeout_ms < 0 ? 5000 : timeout_ms)) return VB_OK;
-    vm->process->signal(SIGKILL);
-    if (vm->process->wait(5000)) return VB_OK;
-    set_error(error, "kvm: voidbox-vmm did not exit after SIGKILL");
-    return VB_ERR_TIMEOUT;
-  } catch (const std::exception& e) {
-    set_error(error, std::string("kvm: ") + e.what());
-    return VB_ERR_INTERNAL;
+  Result<> stop(std::int32_t timeout_ms) override {
+    if (!process_ || process_->status()) return {};
+    stop_requested_ = true;
+    process_->signal(SIGTERM);
+    if (process_->wait(timeout_ms < 0 ? 5000 : timeout_ms)) return {};
+    process_->signal(SIGKILL);
+    if (process_->wait(5000)) return {};
+    return fail(VB_ERR_TIMEOUT, "kvm: voidbox-vmm did not exit after SIGKILL");
   }
-}
 
-void destroy(vb_vm* vm) {
-  if (vm == nullptr) return;
-  try {
-    stop(vm, 2000, nullptr);
-  } catch (...) {
-  }
-  delete vm;
-}
-
-const vb_backend_vtable kBackend = {
-    sizeof(vb_backend_vtable), probe, create, start, connect, wait_vm, stop, destroy,
+ private:
+  kvm::VmConfig config_;
+  std::string config_path_;
+  std::string vmm_path_;
+  std::unique_ptr<VmmProcess> process_;
+  bool stop_requested_ = false;
 };
 
-vb_status init(const vb_registrar* registrar, vb_error* error) {
-  if (registrar == nullptr || registrar->register_factory == nullptr) {
-    set_error(error, "backend-kvm: no registrar");
-    return VB_ERR_INVALID_ARGUMENT;
+struct KvmBackend {
+  static std::uint32_t capabilities() { return VB_BACKEND_VM | VB_BACKEND_NEEDS_KERNEL; }
+
+  static std::vector<voidbox::sdk::Check> diagnose(const voidbox::sdk::DiagnoseOptions& options) {
+    auto checks = kvm::host::diagnose_host(kvm::host::probe_host(), options.kernel);
+    if (auto vmm = kvm::locate_vmm(); vmm) {
+      checks.push_back(
+          {"vmm", VB_CHECK_OK, std::filesystem::path(*vmm).lexically_normal().string(), "", ""});
+    } else {
+      checks.push_back({"vmm", VB_CHECK_FAIL, vmm.error().message,
+                        "build voidbox-vmm (plugins/backend-kvm) or set VOIDBOX_VMM to it", ""});
+    }
+    return checks;
   }
-  const vb_status s =
-      registrar->register_factory(registrar->host_ctx, VB_KIND_BACKEND, "kvm", &kBackend);
-  if (s != VB_OK) set_error(error, "backend-kvm: cannot register backend \"kvm\"");
-  return s;
-}
 
-void shutdown() {}
+  static Result<> probe() {
+    if (auto r = kvm::probe_kvm(); !r) return fail(VB_ERR_UNSUPPORTED, r.error().message);
+    if (kvm::host_is_pvm()) {
+      return fail(VB_ERR_UNSUPPORTED,
+                  "/dev/kvm is PVM (/sys/module/kvm_pvm): only kernels built with "
+                  "CONFIG_PVM_GUEST=y boot here; stock distribution kernels hang (use the nested "
+                  "harness scripts/vmtest.sh, or a PVM guest kernel with its config next to it)");
+    }
+    if (auto r = kvm::locate_vmm(); !r) return fail(VB_ERR_UNSUPPORTED, r.error().message);
+    return {};
+  }
 
-const vb_plugin_descriptor kDescriptor = {
-    sizeof(vb_plugin_descriptor),
-    VOIDBOX_ABI_MAJOR,
-    VOIDBOX_ABI_MINOR,
-    "backend-kvm",
-    "0.1.0",
-    "KVM micro-VMs, one voidbox-vmm process per VM",
-    init,
-    shutdown,
+  static Result<std::unique_ptr<KvmVm>> create(std::string_view json) {
+    const std::string text(json);
+    auto config = kvm::parse_vm_config(text);
+    if (!config) return fail(VB_ERR_INVALID_ARGUMENT, "kvm: " + config.error().message);
+    if (auto r = kvm::probe_kvm(); !r) return fail(VB_ERR_UNSUPPORTED, "kvm: " + r.error().message);
+    if (auto r = kvm::check_kernel_runs_here(config->kernel); !r) {
+      return fail(VB_ERR_UNSUPPORTED, "kvm: " + r.error().message);
+    }
+    auto vmm = kvm::locate_vmm();
+    if (!vmm) return fail(VB_ERR_NOT_FOUND, "kvm: " + vmm.error().message);
+    std::string config_path = config->state_dir + "/vm-config.json";
+    std::ofstream f(config_path, std::ios::binary | std::ios::trunc);
+    f.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!f.flush()) {
+      return fail(VB_ERR_IO, "kvm: cannot write " + config_path + " (state_dir must exist)");
+    }
+    return std::make_unique<KvmVm>(std::move(*config), std::move(config_path), std::move(*vmm));
+  }
 };
+
+Result<> init(voidbox::sdk::Registrar& registrar) {
+  return registrar.add_backend("kvm", voidbox::sdk::backend_vtable<KvmBackend>());
+}
 
 }  // namespace
 
-extern "C" VOIDBOX_PLUGIN_EXPORT const vb_plugin_descriptor* voidbox_plugin_entry(void) {
-  return &kDescriptor;
-}
+VOIDBOX_DEFINE_PLUGIN("backend-kvm", "0.1.0", "KVM micro-VMs, one voidbox-vmm process per VM", init)

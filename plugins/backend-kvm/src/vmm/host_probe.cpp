@@ -1,60 +1,42 @@
 #include "host_probe.hpp"
 
-#include <fcntl.h>
-#include <linux/kvm.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <string_view>
 
-#include "unique_fd.hpp"
+#include "host/capabilities.hpp"
+#include "host/diagnosis.hpp"
 
 namespace voidbox::kvm {
-namespace {
-
-bool config_has_pvm_guest(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line == "CONFIG_PVM_GUEST=y") return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 bool host_is_pvm() {
   if (const char* forced = std::getenv("VOIDBOX_FAKE_PVM_HOST"); forced != nullptr) {
     return std::string_view(forced) == "1";
   }
-  struct stat st {};
-  return ::stat("/sys/module/kvm_pvm", &st) == 0;
+  return host::classify_hypervisor(host::loaded_kvm_modules(), {}, false) ==
+         host::HypervisorKind::pvm;
 }
 
 Result<void> probe_kvm() {
-  UniqueFd fd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
-  if (!fd.valid()) {
-    return fail_errno("cannot open /dev/kvm (is KVM enabled and are you in the kvm group?)");
+  host::ProbePaths paths;
+  paths.probe_af_vsock = false;
+  const host::HostCapabilities caps = host::probe_host(paths);
+  const auto& kvm = caps.kvm;
+  if (!kvm.openable) {
+    return fail("cannot open /dev/kvm (is KVM enabled and are you in the kvm group?): " +
+                std::string(std::strerror(kvm.open_errno)));
   }
-  const int version = ::ioctl(fd.get(), KVM_GET_API_VERSION, 0);
-  if (version != KVM_API_VERSION) {
-    return fail("/dev/kvm speaks KVM API version " + std::to_string(version) + ", not " +
-                std::to_string(KVM_API_VERSION));
+  if (kvm.api_version != 12) {
+    return fail("/dev/kvm speaks KVM API version " +
+                (kvm.api_version ? std::to_string(*kvm.api_version) : std::string("(none)")) +
+                ", not 12");
   }
-  for (int cap : {KVM_CAP_IRQCHIP, KVM_CAP_USER_MEMORY, KVM_CAP_IMMEDIATE_EXIT, KVM_CAP_PIT2}) {
-    if (::ioctl(fd.get(), KVM_CHECK_EXTENSION, cap) <= 0) {
-      return fail("/dev/kvm lacks capability " + std::to_string(cap));
-    }
-  }
+  if (!kvm.missing_caps.empty()) return fail("/dev/kvm lacks " + kvm.missing_caps.front());
   return {};
 }
 
 bool kernel_is_pvm_guest(const std::string& kernel_path) {
-  const auto slash = kernel_path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : kernel_path.substr(0, slash);
-  return config_has_pvm_guest(kernel_path + ".config") || config_has_pvm_guest(dir + "/config");
+  return host::kernel_is_pvm_guest(kernel_path);
 }
 
 Result<void> check_kernel_runs_here(const std::string& kernel_path) {

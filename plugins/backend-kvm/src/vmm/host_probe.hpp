@@ -1,4 +1,5 @@
-// What this host's /dev/kvm can run.
+// What this host's /dev/kvm can run, for voidbox-vmm and the plugin's
+// probe/create; built on host/capabilities.hpp, the one place that knows.
 //
 // PVM ("kvm_pvm") serves the KVM API but runs only guest kernels built with
 // CONFIG_PVM_GUEST; a stock kernel hangs silently right after its real-mode
@@ -16,7 +17,7 @@ namespace voidbox::kvm {
 
 bool host_is_pvm();
 
-// VB_OK-style check that /dev/kvm opens and speaks API version 12.
+// /dev/kvm opens, speaks API version 12 and has the capabilities the VMM needs.
 Result<void> probe_kvm();
 
 // Fails with the reason and remedy when `kernel_path` cannot boot on this host.

@@ -1,29 +1,23 @@
-// Errors are values on every path of the VMM: a failure carries a sentence
-// that names what failed and, where known, why.
+// Errors are values on every path of the VMM: the SDK's one error type. VMM
+// failures that never cross the plugin boundary carry VB_ERR_INTERNAL.
 #pragma once
 
-#include <cerrno>
-#include <cstring>
-#include <expected>
 #include <string>
-#include <utility>
+
+#include "voidbox/sdk/error.hpp"
 
 namespace voidbox::kvm {
 
-struct Error {
-  std::string message;
-};
-
-template <typename T>
-using Result = std::expected<T, Error>;
+using voidbox::sdk::Error;
+using voidbox::sdk::Result;
 
 inline std::unexpected<Error> fail(std::string message) {
-  return std::unexpected(Error{std::move(message)});
+  return voidbox::sdk::fail(VB_ERR_INTERNAL, std::move(message));
 }
 
 // For a failed system call: appends strerror(errno).
 inline std::unexpected<Error> fail_errno(const std::string& what) {
-  return std::unexpected(Error{what + ": " + std::strerror(errno)});
+  return voidbox::sdk::fail_errno(VB_ERR_INTERNAL, what);
 }
 
 }  // namespace voidbox::kvm

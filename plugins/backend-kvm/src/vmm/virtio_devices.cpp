@@ -2,15 +2,11 @@
 
 #include "device_plugins.hpp"
 #include "voidbox/virtio/plugin_device.hpp"
-
-#ifdef VOIDBOX_KVM_HAVE_VSOCK
 #include "vsock/vsock_device.hpp"
-#endif
 
 namespace voidbox::kvm {
 
 Result<void> attach_virtio_devices(Vm& vm, const VmConfig& config) {
-#ifdef VOIDBOX_KVM_HAVE_VSOCK
   // Every VM gets vsock: it is the control channel to the guest agent.
   auto vsock = vsock::VsockDevice::create({.guest_cid = config.vsock_cid,
                                            .uds_path = vsock_socket_path(config),
@@ -18,7 +14,6 @@ Result<void> attach_virtio_devices(Vm& vm, const VmConfig& config) {
                                            .queue_size = 256});
   if (!vsock) return fail("vsock device: " + vsock.error());
   if (auto r = vm.add_virtio_device(std::move(*vsock)); !r) return r;
-#endif
   if (config.devices.empty()) return {};
   const DeviceFactories factories = load_device_plugins();
   for (const auto& d : config.devices) {

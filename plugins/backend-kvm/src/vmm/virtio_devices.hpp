@@ -1,4 +1,4 @@
-// Attaches the VM's virtio devices: the in-process vsock device (when built)
+// Attaches the VM's virtio devices: the in-process vsock device
 // and device plugins named in the config's `devices`.
 #pragma once
 

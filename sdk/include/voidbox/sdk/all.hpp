@@ -6,3 +6,4 @@
 #include "voidbox/sdk/exporter.hpp"
 #include "voidbox/sdk/guard.hpp"
 #include "voidbox/sdk/plugin.hpp"
+#include "voidbox/sdk/unique_fd.hpp"

@@ -3,15 +3,23 @@
 //   static voidbox::sdk::Result<> probe();
 //   static voidbox::sdk::Result<std::unique_ptr<Vm>> create(std::string_view config_json);
 //
-// then register `backend_vtable<MyBackend>()`. Exceptions are caught at the
-// edge and reported as VB_ERR_INTERNAL.
+// and optionally (ABI 1.1)
+//
+//   static std::uint32_t capabilities();  // vb_backend_flag bits; default 0
+//   static std::vector<voidbox::sdk::Check> diagnose(const voidbox::sdk::DiagnoseOptions&);
+//
+// (default: one check named "probe" from probe()), then register
+// `backend_vtable<MyBackend>()`. Exceptions are caught at the edge and
+// reported as VB_ERR_INTERNAL.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "voidbox/plugin_abi.h"
 #include "voidbox/sdk/error.hpp"
@@ -31,12 +39,81 @@ class Vm {
   virtual Result<> start() = 0;
   // A connected blocking stream to guest vsock `port`; the caller owns the fd.
   virtual Result<int> connect(std::uint32_t port) = 0;
-  // VB_EXIT_RUNNING when the timeout passed; -1 waits forever.
+  // VB_EXIT_RUNNING (or a VB_ERR_TIMEOUT failure) when the timeout passed;
+  // -1 waits forever.
   virtual Result<ExitInfo> wait(std::int32_t timeout_ms) = 0;
   virtual Result<> stop(std::int32_t timeout_ms) = 0;
 };
 
+// One host check of a backend's diagnosis (see vb_check).
+struct Check {
+  std::string name;
+  vb_check_result result = VB_CHECK_OK;
+  std::string detail;
+  std::string remedy;
+  std::string facts_json;  // empty, or a JSON object
+};
+
+struct DiagnoseOptions {
+  std::string kernel;  // the guest kernel a run would boot; empty if unknown
+};
+
 namespace detail {
+
+// The value of "kernel" in a flat JSON object; enough for diagnose's one
+// option without a JSON library in every plugin.
+inline std::string kernel_option(std::string_view json) {
+  const auto key = json.find("\"kernel\"");
+  if (key == std::string_view::npos) return {};
+  auto at = json.find(':', key);
+  if (at == std::string_view::npos) return {};
+  at = json.find('"', at);
+  if (at == std::string_view::npos) return {};
+  std::string value;
+  for (++at; at < json.size() && json[at] != '"'; ++at) {
+    if (json[at] == '\\' && at + 1 < json.size()) ++at;
+    value += json[at];
+  }
+  return value;
+}
+
+template <class T>
+void backend_capabilities(vb_backend_capabilities* out) noexcept {
+  if (out == nullptr || out->struct_size < offsetof(vb_backend_capabilities, flags) + 4) return;
+  std::uint32_t flags = 0;
+  if constexpr (requires { T::capabilities(); }) {
+    try {
+      flags = T::capabilities();
+    } catch (...) {
+    }
+  }
+  out->flags = flags;
+}
+
+template <class T>
+vb_status backend_diagnose(const char* options, size_t options_len, vb_check_sink sink,
+                           void* sink_ctx, vb_error* error) noexcept {
+  return guarded(error, [&]() -> Result<> {
+    if (sink == nullptr) return fail(VB_ERR_INVALID_ARGUMENT, "null sink");
+    DiagnoseOptions parsed;
+    if (options != nullptr) parsed.kernel = kernel_option(std::string_view(options, options_len));
+    std::vector<Check> checks;
+    if constexpr (requires(const DiagnoseOptions& o) { T::diagnose(o); }) {
+      checks = T::diagnose(parsed);
+    } else {
+      Result<> probed = T::probe();
+      checks.push_back(probed ? Check{"probe", VB_CHECK_OK, "the backend can run here", "", ""}
+                              : Check{"probe", VB_CHECK_FAIL, probed.error().message, "", ""});
+    }
+    for (const Check& c : checks) {
+      const vb_check out{sizeof(vb_check), c.name.c_str(),
+                         c.result,         c.detail.c_str(),
+                         c.remedy.c_str(), c.facts_json.empty() ? nullptr : c.facts_json.c_str()};
+      sink(sink_ctx, &out);
+    }
+    return {};
+  });
+}
 
 inline Vm* as_vm(vb_vm* handle) noexcept {
   return reinterpret_cast<Vm*>(handle);
@@ -105,7 +182,8 @@ inline vb_status backend_wait(vb_vm* vm, std::int32_t timeout_ms, vb_exit_info* 
     return {};
   });
   if (status != VB_OK) {
-    info = ExitInfo{VB_EXIT_CRASH, 0, {}};
+    // A timeout is "still running", reported with its status; anything else ended the VM.
+    info = ExitInfo{status == VB_ERR_TIMEOUT ? VB_EXIT_RUNNING : VB_EXIT_CRASH, 0, {}};
     info.detail = message.message();
   }
   fill_exit_info(out, info);
@@ -130,10 +208,11 @@ inline void backend_destroy(vb_vm* vm) noexcept {
 
 template <class T>
 const vb_backend_vtable* backend_vtable() noexcept {
-  static constexpr vb_backend_vtable table = {sizeof(vb_backend_vtable),  &detail::backend_probe<T>,
-                                              &detail::backend_create<T>, &detail::backend_start,
-                                              &detail::backend_connect,   &detail::backend_wait,
-                                              &detail::backend_stop,      &detail::backend_destroy};
+  static constexpr vb_backend_vtable table = {
+      sizeof(vb_backend_vtable),   &detail::backend_probe<T>, &detail::backend_create<T>,
+      &detail::backend_start,      &detail::backend_connect,  &detail::backend_wait,
+      &detail::backend_stop,       &detail::backend_destroy,  &detail::backend_capabilities<T>,
+      &detail::backend_diagnose<T>};
   return &table;
 }
 

@@ -1,7 +1,9 @@
-// Errors on both sides of the plugin boundary: a C++ value type for failures,
-// and safe writing into a caller-owned vb_error.
+// Errors on both sides of the plugin boundary: the one C++ error value of
+// VoidBox (plugins, the VMM, the runtime's plugin wrappers), and safe writing
+// into a caller-owned vb_error.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <expected>
@@ -13,17 +15,25 @@
 
 namespace voidbox::sdk {
 
-// A failed call: the status that crosses the C boundary plus a message.
-struct Failure {
+// A failed call: the status that crosses the C boundary plus a sentence
+// naming what failed and, where known, why.
+struct Error {
   vb_status status = VB_ERR_INTERNAL;
   std::string message;
+  bool retryable = false;  // a transient failure (e.g. a dropped connection) worth another try
 };
+using Failure = Error;  // the SDK's earlier name
 
 template <class T = void>
-using Result = std::expected<T, Failure>;
+using Result = std::expected<T, Error>;
 
-inline std::unexpected<Failure> fail(vb_status status, std::string message) {
-  return std::unexpected(Failure{status, std::move(message)});
+inline std::unexpected<Error> fail(vb_status status, std::string message) {
+  return std::unexpected(Error{status, std::move(message)});
+}
+
+// For a failed system call: `what` plus strerror(errno).
+inline std::unexpected<Error> fail_errno(vb_status status, const std::string& what) {
+  return std::unexpected(Error{status, what + ": " + std::strerror(errno)});
 }
 
 inline const char* status_name(vb_status status) noexcept {

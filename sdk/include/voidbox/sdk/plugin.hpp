@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "voidbox/abi/device.h"
+#include "voidbox/abi/image_source.h"
 #include "voidbox/plugin_abi.h"
 #include "voidbox/sdk/error.hpp"
 #include "voidbox/sdk/guard.hpp"
@@ -83,6 +85,13 @@ class Registrar {
   }
   Result<> add_exporter(const char* name, const vb_exporter_vtable* vtable) const {
     return add(VB_KIND_EXPORTER, name, vtable);
+  }
+  // `name` is what a VM config's devices[].type names, e.g. "virtio-blk".
+  Result<> add_device(const char* name, const vb_device_vtable* vtable) const {
+    return add(VB_KIND_DEVICE, name, vtable);
+  }
+  Result<> add_image_source(const char* name, const vb_image_source_vtable* vtable) const {
+    return add(VB_KIND_IMAGE_SOURCE, name, vtable);
   }
 
   const vb_registrar* raw() const noexcept { return r_; }

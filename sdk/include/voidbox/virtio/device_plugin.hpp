@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "voidbox/abi/device.h"
+#include "voidbox/sdk/error.hpp"
 #include "voidbox/virtio/device.hpp"
 
 namespace voidbox::virtio {
@@ -28,8 +29,7 @@ namespace voidbox::virtio {
 namespace plugin_detail {
 
 inline void set_error(vb_error* error, const char* message) {
-  if (error == nullptr || error->message == nullptr || error->capacity == 0) return;
-  std::snprintf(error->message, error->capacity, "%s", message);
+  voidbox::sdk::write_error(error, message);
 }
 
 // Forwards Interrupt calls to the host's C callback.

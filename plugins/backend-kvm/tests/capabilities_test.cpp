@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-namespace voidbox::host {
+namespace voidbox::kvm::host {
 namespace {
 
 namespace fs = std::filesystem;
@@ -277,4 +277,4 @@ TEST(ProbeRealHost, AgreesWithSysfs) {
 }
 
 }  // namespace
-}  // namespace voidbox::host
+}  // namespace voidbox::kvm::host

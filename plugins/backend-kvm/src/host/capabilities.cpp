@@ -13,11 +13,13 @@
 #include <sstream>
 #include <utility>
 
+#include "voidbox/sdk/unique_fd.hpp"
+
 #ifndef AF_VSOCK
 #define AF_VSOCK 40
 #endif
 
-namespace voidbox::host {
+namespace voidbox::kvm::host {
 namespace {
 
 bool has_module(const std::vector<std::string>& modules, std::string_view name) {
@@ -48,20 +50,7 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const noexcept { return fd_; }
-  bool valid() const noexcept { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
+using Fd = voidbox::sdk::UniqueFd;
 
 }  // namespace
 
@@ -150,12 +139,18 @@ bool config_declares_pvm_guest(std::string_view kernel_config) {
   return false;
 }
 
+std::vector<std::string> loaded_kvm_modules(const ProbePaths& paths) {
+  std::vector<std::string> modules;
+  for (const char* name : {"kvm", "kvm_intel", "kvm_amd", "kvm_pvm"}) {
+    if (exists(paths.sys_module + "/" + name)) modules.emplace_back(name);
+  }
+  return modules;
+}
+
 HostFacts probe_host_facts(const ProbePaths& paths) {
   HostFacts facts;
   facts.cpuinfo = read_file(paths.cpuinfo);
-  for (const char* name : {"kvm", "kvm_intel", "kvm_amd", "kvm_pvm"}) {
-    if (exists(paths.sys_module + "/" + name)) facts.modules.emplace_back(name);
-  }
+  facts.modules = loaded_kvm_modules(paths);
 
   facts.dev_kvm.exists = exists(paths.dev_kvm);
   if (facts.dev_kvm.exists) {
@@ -197,4 +192,4 @@ HostFacts probe_host_facts(const ProbePaths& paths) {
   return facts;
 }
 
-}  // namespace voidbox::host
+}  // namespace voidbox::kvm::host

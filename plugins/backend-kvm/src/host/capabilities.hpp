@@ -1,4 +1,6 @@
 // What this host offers for running micro-VMs: KVM (and which kind), vsock.
+// The KVM backend owns this knowledge: its plugin diagnoses the host with it
+// (host/diagnosis.hpp) and voidbox-vmm checks the kernel against it.
 //
 // Two layers. probe_host_facts() gathers raw observations (file contents,
 // open/ioctl/socket results); evaluate_host() turns facts into a verdict and
@@ -14,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-namespace voidbox::host {
+namespace voidbox::kvm::host {
 
 enum class HypervisorKind {
   none,         // no KVM module and no /dev/kvm
@@ -111,8 +113,11 @@ struct ProbePaths {
 
 HostFacts probe_host_facts(const ProbePaths& paths = {});
 
+// Only the KVM modules, for a cheap "is this PVM?" on the VMM's boot path.
+std::vector<std::string> loaded_kvm_modules(const ProbePaths& paths = {});
+
 inline HostCapabilities probe_host(const ProbePaths& paths = {}) {
   return evaluate_host(probe_host_facts(paths));
 }
 
-}  // namespace voidbox::host
+}  // namespace voidbox::kvm::host
