@@ -62,7 +62,7 @@ TEST_F(FilesConformance, ReadRespectsTheCallersBound) {
   ASSERT_TRUE(ch().write_file("/workspace/big", bytes_of(pattern(10000))));
   auto r = ch().read_file("/workspace/big", 9999);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, control::ChannelError::Kind::too_large);
+  EXPECT_EQ(r.error().kind, Error::Kind::too_large);
   auto exact = ch().read_file("/workspace/big", 10000);
   ASSERT_TRUE(exact) << exact.error().message;
   EXPECT_EQ(exact->size(), 10000u);
@@ -104,7 +104,7 @@ TEST_F(FilesConformance, RefusesSymlinkEscapes) {
 
 TEST_F(FilesConformance, ConnectionServesOtherCallsWhileAnExecRuns) {
   Captured slow;
-  control::ExecRequest req;
+  ExecRequest req;
   req.program = "sh";
   req.args = {"-c", "sleep 3; echo slow-done"};
   auto session = ch().start_exec(req, capture_into(slow));
@@ -147,7 +147,7 @@ TEST_F(FilesConformance, HundredMebibytesOfOutputArriveIntact) {
   // the same text generated here.
   constexpr int kN = 13000000;
   Fnv got;
-  control::ExecRequest req;
+  ExecRequest req;
   req.program = "seq";
   req.args = {"1", std::to_string(kN)};
   auto r = ch().exec(req, {[&](std::span<const std::uint8_t> b) { got.add(b); }, {}});
