@@ -202,6 +202,9 @@ std::expected<std::unique_ptr<PtySession>, ChannelError> ControlChannel::open_pt
     pending->finish(sent.error());
     return std::unexpected(sent.error());
   }
+  if (auto opened = session->wait_opened(Clock::now() + options_.rpc_timeout); !opened) {
+    return std::unexpected(opened.error());
+  }
   return session;
 }
 

@@ -31,10 +31,13 @@ Pending::Handler PtySession::handler(voidbox::OutputCallback on_output) {
         if (on_output && !frame.payload.empty()) on_output(frame.payload);
         return false;
       case proto::MessageType::PtyOpened: {
-        if (auto opened = proto::decode<proto::PtyOpened>(frame)) {
+        auto opened = proto::decode<proto::PtyOpened>(frame);
+        {
           std::lock_guard lock(state->mu);
-          state->pid = opened->pid;
+          state->opened = true;
+          if (opened) state->pid = opened->pid;
         }
+        state->cv.notify_all();
         return false;
       }
       case proto::MessageType::PtyExit: {
@@ -58,6 +61,25 @@ Pending::Handler PtySession::handler(voidbox::OutputCallback on_output) {
         return false;
     }
   };
+}
+
+std::expected<void, ChannelError> PtySession::wait_opened(Clock::time_point deadline) {
+  // The reader thread finishes pending_ without touching state_, so poll it
+  // in short waits rather than miss its end.
+  std::unique_lock lock(state_->mu);
+  while (!state_->opened) {
+    if (pending_->done()) break;
+    if (Clock::now() >= deadline) {
+      return std::unexpected(
+          ChannelError{ChannelError::Kind::timeout, "the guest did not open the terminal", {}});
+    }
+    state_->cv.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
+  }
+  if (state_->opened) return {};
+  lock.unlock();
+  if (auto error = pending_->error()) return std::unexpected(*error);
+  return std::unexpected(
+      ChannelError{ChannelError::Kind::protocol, "terminal ended before it opened", {}});
 }
 
 std::expected<void, ChannelError> PtySession::write(std::span<const std::uint8_t> keys) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -29,6 +30,9 @@ class PtySession final : public voidbox::PtySession {
   // The reader-thread handler for this terminal's frames.
   Pending::Handler handler(voidbox::OutputCallback on_output);
   void attach(std::shared_ptr<Pending> pending) { pending_ = std::move(pending); }
+  // Until the guest says the terminal is open (keys, resizes and hang-ups
+  // sent before that would find no terminal), or why it did not open.
+  std::expected<void, ChannelError> wait_opened(Clock::time_point deadline);
 
   std::expected<void, ChannelError> write(std::span<const std::uint8_t> keys) override;
   std::expected<void, ChannelError> resize(std::uint16_t cols, std::uint16_t rows) override;
@@ -41,6 +45,8 @@ class PtySession final : public voidbox::PtySession {
  private:
   struct State {
     std::mutex mu;
+    std::condition_variable cv;
+    bool opened = false;
     std::int64_t pid = 0;
     std::optional<voidbox::ExecResult> result;
     std::optional<std::string> malformed;
