@@ -40,7 +40,7 @@ TEST_F(ExecConformance, MissingProgramIsAnErrorNotAHang) {
   if (r) {
     EXPECT_NE(r->result.exit_code, 0);
   } else {
-    EXPECT_EQ(r.error().kind, control::ChannelError::Kind::guest) << r.error().message;
+    EXPECT_EQ(r.error().kind, Error::Kind::guest) << r.error().message;
   }
 }
 
@@ -77,7 +77,7 @@ TEST_F(ExecConformance, WithoutStdinTheCommandReadsEof) {
 }
 
 TEST_F(ExecConformance, PassesEnvironment) {
-  control::ExecRequest req;
+  ExecRequest req;
   req.env = {{"VOIDBOX_TEST_VALUE", "hello world"}, {"SECOND", "2"}};
   auto r = run(ch(), "sh", {"-c", "echo \"$VOIDBOX_TEST_VALUE/$SECOND\""}, {}, req);
   ASSERT_TRUE(r) << r.error().message;
@@ -87,7 +87,7 @@ TEST_F(ExecConformance, PassesEnvironment) {
 TEST_F(ExecConformance, RunsInTheRequestedWorkingDirectory) {
   ASSERT_TRUE(ch().mkdir("/workspace/wd-test"));
   ASSERT_TRUE(ch().write_file("/workspace/wd-test/marker", bytes_of("here\n")));
-  control::ExecRequest req;
+  ExecRequest req;
   req.cwd = "/workspace/wd-test";
   auto r = run(ch(), "cat", {"marker"}, {}, req);
   ASSERT_TRUE(r) << r.error().message;
@@ -96,7 +96,7 @@ TEST_F(ExecConformance, RunsInTheRequestedWorkingDirectory) {
 }
 
 TEST_F(ExecConformance, TimeoutKillsTheWholeProcessGroup) {
-  control::ExecRequest req;
+  ExecRequest req;
   req.timeout = 500ms;
   auto start = std::chrono::steady_clock::now();
   auto r = run(ch(), "sh", {"-c", "sleep 60 & echo $!; wait"}, {}, req);

@@ -1,4 +1,4 @@
-// Small helpers for running commands through a control channel in tests.
+// Small helpers for running commands in a sandbox in tests.
 #pragma once
 
 #include <cstdint>
@@ -6,17 +6,17 @@
 #include <string>
 #include <vector>
 
-#include "control/control_channel.hpp"
+#include "voidbox/sandbox.hpp"
 
 namespace voidbox::conformance {
 
 struct Captured {
   std::string out;
   std::string err;
-  control::ExecResult result;
+  ExecResult result;
 };
 
-inline control::ExecOutput capture_into(Captured& c) {
+inline ExecOutput capture_into(Captured& c) {
   return {[&c](std::span<const std::uint8_t> b) {
             c.out.append(reinterpret_cast<const char*>(b.data()), b.size());
           },
@@ -25,9 +25,10 @@ inline control::ExecOutput capture_into(Captured& c) {
           }};
 }
 
-inline std::expected<Captured, control::ChannelError> run(
-    control::ControlChannel& ch, std::string program, std::vector<std::string> args = {},
-    std::optional<std::string> stdin_data = {}, control::ExecRequest base = {}) {
+inline std::expected<Captured, Error> run(Sandbox& ch, std::string program,
+                                          std::vector<std::string> args = {},
+                                          std::optional<std::string> stdin_data = {},
+                                          ExecRequest base = {}) {
   base.program = std::move(program);
   base.args = std::move(args);
   Captured c;

@@ -63,7 +63,7 @@ TEST_F(FilesConformance, ReadRespectsTheCallersBound) {
   ASSERT_TRUE(ch().write_file("/workspace/big", bytes_of(pattern(10000))));
   auto r = ch().read_file("/workspace/big", 9999);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, control::ChannelError::Kind::too_large);
+  EXPECT_EQ(r.error().kind, Error::Kind::too_large);
   auto exact = ch().read_file("/workspace/big", 10000);
   ASSERT_TRUE(exact) << exact.error().message;
   EXPECT_EQ(exact->size(), 10000u);
@@ -111,7 +111,7 @@ TEST_F(FilesConformance, ConnectionServesOtherCallsWhileAnExecRuns) {
   // Output arrives on the channel's reader thread while this one checks it.
   std::mutex mu;
   std::string slow_out;
-  control::ExecOutput slow{[&](std::span<const std::uint8_t> b) {
+  ExecOutput slow{[&](std::span<const std::uint8_t> b) {
                              std::lock_guard lock(mu);
                              slow_out.append(reinterpret_cast<const char*>(b.data()), b.size());
                            },
@@ -120,7 +120,7 @@ TEST_F(FilesConformance, ConnectionServesOtherCallsWhileAnExecRuns) {
     std::lock_guard lock(mu);
     return slow_out;
   };
-  control::ExecRequest req;
+  ExecRequest req;
   req.program = "sh";
   req.args = {"-c",
               "i=0; while [ ! -e gate ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; "
@@ -164,7 +164,7 @@ TEST_F(FilesConformance, HundredMebibytesOfOutputArriveIntact) {
   // the same text generated here.
   constexpr int kN = 13000000;
   Fnv got;
-  control::ExecRequest req;
+  ExecRequest req;
   req.program = "seq";
   req.args = {"1", std::to_string(kN)};
   auto r = ch().exec(req, {[&](std::span<const std::uint8_t> b) { got.add(b); }, {}});

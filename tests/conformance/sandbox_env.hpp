@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "runtime/sandbox.hpp"
 #include "voidbox/plugin/registry.hpp"
+#include "voidbox/sandbox.hpp"
 
 namespace voidbox::conformance {
 
@@ -29,20 +29,20 @@ inline bool backend_must_drop_privileges() {
 // Owns the registry so the plugin outlives the sandbox.
 struct SandboxHolder {
   plugin::Registry registry;
-  std::unique_ptr<runtime::Sandbox> sandbox;
+  std::unique_ptr<Sandbox> sandbox;
   std::string error;
 
   explicit SandboxHolder(const std::string& name) {
     registry.load_default();
-    runtime::SandboxConfig config;
+    SandboxConfig config;
     config.name = name;
     config.backend = backend_under_test();
     config.memory_mb = 512;
-    auto box = runtime::Sandbox::create(config, registry, {});
+    auto box = Sandbox::create(config, registry);
     if (box) {
       sandbox = std::move(*box);
     } else {
-      error = box.error();
+      error = box.error().message;
     }
   }
 };
@@ -62,7 +62,7 @@ class SandboxSuite : public ::testing::Test {
     ASSERT_TRUE(holder_->sandbox) << "no sandbox on backend '" << backend_under_test()
                                   << "': " << holder_->error;
   }
-  control::ControlChannel& ch() { return holder_->sandbox->channel(); }
+  Sandbox& ch() { return *holder_->sandbox; }
   const protocol::HelloAck& guest() { return holder_->sandbox->guest(); }
 
   static inline SandboxHolder* holder_ = nullptr;

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "runtime/sandbox.hpp"
 #include "suite.hpp"
 #include "targets.hpp"
 #include "voidbox/plugin/registry.hpp"
+#include "voidbox/sandbox.hpp"
 
 extern char** environ;
 
@@ -87,20 +87,20 @@ int run_exec(std::span<const std::string> args) {
 
   plugin::Registry registry;
   registry.load_default();
-  runtime::SandboxConfig config;
+  SandboxConfig config;
   config.name = "bench";
   config.backend = backend;
   config.memory_mb = 512;
   auto boot_start = Clock::now();
-  auto box = runtime::Sandbox::create(
-      config, registry, [](const std::string& w) { std::cerr << "warning: " << w << "\n"; });
+  auto box = Sandbox::create(config, registry,
+                             [](const std::string& w) { std::cerr << "warning: " << w << "\n"; });
   if (!box) {
-    std::cerr << "voidbox-bench exec: " << box.error() << "\n";
+    std::cerr << "voidbox-bench exec: " << box.error().message << "\n";
     return 1;
   }
   double boot_ms = ms_since(boot_start);
-  auto& ch = (*box)->channel();
-  control::ExecRequest req;
+  Sandbox& ch = **box;
+  ExecRequest req;
   req.program = "true";
   for (int i = 0; i < 5; ++i) (void)ch.exec(req, {});  // warm up both paths
   for (int i = 0; i < 5; ++i) spawn_and_wait("true");
@@ -131,8 +131,7 @@ int run_exec(std::span<const std::string> args) {
     return 1;
   }
 
-  std::printf("backend            %s (%s)\n", backend.c_str(),
-              (*box)->choice().vm ? "VM" : "NO VM");
+  std::printf("backend            %s (%s)\n", backend.c_str(), (*box)->info().vm ? "VM" : "NO VM");
   std::printf("sandbox ready      %.1f ms\n", boot_ms);
   std::printf("exec `true`        median %.3f ms  p95 %.3f  max %.3f  (%d serial execs)\n",
               c.median, c.p95, c.max, iterations);

@@ -21,8 +21,7 @@
 #include <vector>
 
 #include "cli/verb.hpp"
-#include "runtime/sandbox.hpp"
-#include "voidbox/plugin/registry.hpp"
+#include "voidbox/runtime.hpp"
 
 namespace voidbox::cli {
 namespace {
@@ -95,7 +94,7 @@ extern "C" void on_terminate_signal(int sig) {
 // told to stop.
 class Pump {
  public:
-  Pump(control::ExecSession& session, bool forward_stdin)
+  Pump(ExecSession& session, bool forward_stdin)
       : session_(session), forward_stdin_(forward_stdin) {
     if (g_signal_pipe[0] < 0 && ::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
       g_signal_pipe[0] = g_signal_pipe[1] = -1;
@@ -151,15 +150,15 @@ class Pump {
     }
   }
 
-  control::ExecSession& session_;
+  ExecSession& session_;
   bool forward_stdin_;
   struct sigaction old_[NSIG] {};
   int stop_fd_ = -1;
   std::thread thread_;
 };
 
-int exit_status_for(const control::ChannelError& error) {
-  if (error.kind != control::ChannelError::Kind::guest || !error.guest_code) {
+int exit_status_for(const Error& error) {
+  if (error.kind != Error::Kind::guest || !error.guest_code) {
     return kExitRuntimeFailed;
   }
   switch (*error.guest_code) {
@@ -177,7 +176,7 @@ int exit_status_for(const control::ChannelError& error) {
 
 int run_exec(VerbContext& ctx) {
   auto [option_args, command] = split_command(ctx.args);
-  runtime::SandboxConfig config;
+  SandboxConfig config;
   std::vector<std::string> env;
   std::string workdir;
   std::uint64_t timeout_s = 0;
@@ -205,14 +204,13 @@ int run_exec(VerbContext& ctx) {
     return kExitUsage;
   }
   // Read back rather than bound: g++ 12 warns on bound std::string values.
-  config.backend = vm["backend"].as<std::string>();
   if (vm.count("env")) env = vm["env"].as<std::vector<std::string>>();
   if (vm.count("workdir")) workdir = vm["workdir"].as<std::string>();
   if (command.empty()) {
     ctx.err << "voidbox exec: no PROGRAM given\n" << kUsage;
     return kExitUsage;
   }
-  control::ExecRequest request;
+  ExecRequest request;
   request.program = command.front();
   request.args.assign(command.begin() + 1, command.end());
   request.cwd = workdir;
@@ -225,30 +223,31 @@ int run_exec(VerbContext& ctx) {
     }
     request.env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  if (vm.count("kernel")) config.kernel = vm["kernel"].as<std::string>();
-  if (vm.count("initramfs")) config.initramfs = vm["initramfs"].as<std::string>();
+  RuntimeOptions runtime_options;
+  runtime_options.backend = vm["backend"].as<std::string>();
+  if (vm.count("kernel")) runtime_options.kernel = vm["kernel"].as<std::string>();
+  if (vm.count("initramfs")) runtime_options.initramfs = vm["initramfs"].as<std::string>();
   config.name = "exec";
 
-  plugin::Registry registry;
-  registry.load_default();
-  auto sandbox = runtime::Sandbox::create(config, registry, [&](const std::string& warning) {
+  Runtime runtime(std::move(runtime_options));
+  auto sandbox = runtime.create_sandbox(config, [&](const std::string& warning) {
     ctx.err << "voidbox: WARNING: " << warning << "\n" << std::flush;
   });
   if (!sandbox) {
-    ctx.err << "voidbox exec: " << sandbox.error() << "\n";
+    ctx.err << "voidbox exec: " << sandbox.error().message << "\n";
     return kExitRuntimeFailed;
   }
   const bool forward_stdin = ::isatty(STDIN_FILENO) == 0;
   request.stdin_open = forward_stdin;
   ctx.out.flush();
-  auto session = (*sandbox)->channel().start_exec(
+  auto session = (*sandbox)->start_exec(
       request, {[](std::span<const std::uint8_t> b) { write_all(STDOUT_FILENO, b); },
                 [](std::span<const std::uint8_t> b) { write_all(STDERR_FILENO, b); }});
   if (!session) {
     ctx.err << "voidbox exec: " << session.error().message << "\n";
     return exit_status_for(session.error());
   }
-  std::expected<control::ExecResult, control::ChannelError> result;
+  Result<ExecResult> result;
   {
     Pump pump(**session, forward_stdin);
     result = (*session)->wait();

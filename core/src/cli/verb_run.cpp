@@ -1,6 +1,5 @@
-// `voidbox run --file F`: runs a spec. `kind: workflow` runs its steps as a
-// DAG in one shared sandbox; `kind: sandbox` boots, runs `echo ready` and
-// waits for Ctrl-C.
+// `voidbox run --file F`: loads a spec, hands it to the Runtime and renders
+// its events. `kind: sandbox` is held until Ctrl-C.
 // g++ 12 reports a false -Wnull-dereference inside Boost.Program_options'
 // typed_value<std::string>::notify once inlined here.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
@@ -13,16 +12,13 @@
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
 #include <cerrno>
-#include <cstdlib>
+#include <functional>
 #include <iostream>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "cli/verb.hpp"
-#include "runtime/sandbox.hpp"
-#include "runtime/workflow_runner.hpp"
-#include "voidbox/plugin/registry.hpp"
+#include "voidbox/runtime.hpp"
 #include "voidbox/spec_parser.hpp"
 
 namespace voidbox::cli {
@@ -67,79 +63,65 @@ void wait_for_interrupt() {
   }
 }
 
-std::map<std::string, std::string> resolve_env(const std::map<std::string, std::string>& env) {
-  std::map<std::string, std::string> out;
-  for (const auto& [k, v] : env) {
-    if (!v.empty()) {
-      out[k] = v;
-    } else if (const char* host = std::getenv(k.c_str())) {
-      out[k] = host;  // "" means: copy from the host
-    }
-  }
-  return out;
-}
-
-class Reporter {
+// Renders the run's events: progress on stderr, the output on stdout; with
+// --output json, one JSON event per line on stdout instead.
+class Reporter final : public RunObserver {
  public:
-  Reporter(VerbContext& ctx) : ctx_(ctx), json_(ctx.global.output == OutputFormat::json) {}
+  Reporter(VerbContext& ctx, std::function<void()> on_ready)
+      : ctx_(ctx), json_(ctx.global.output == OutputFormat::json), on_ready_(std::move(on_ready)) {}
 
-  void warning(const std::string& text) {
-    std::lock_guard lock(mu_);
+  void on_warning(const std::string& text) override {
     ctx_.err << "voidbox: WARNING: " << text << "\n" << std::flush;
     if (json_) event({{"event", "warning"}, {"message", text}});
   }
-  void sandbox_ready(const runtime::Sandbox& box) {
-    std::lock_guard lock(mu_);
-    const auto& c = box.choice();
+  void on_sandbox_ready(const SandboxInfo& box) override {
     if (json_) {
       event({{"event", "sandbox_ready"},
-             {"backend", c.backend},
-             {"vm", c.vm},
-             {"guest_kernel", box.guest().kernel_release}});
+             {"backend", box.backend},
+             {"vm", box.vm},
+             {"guest_kernel", box.guest_kernel}});
     } else {
-      ctx_.err << "voidbox: sandbox ready on backend '" << c.backend << "'"
-               << (c.vm ? "" : " (NO VM)") << "\n";
+      ctx_.err << "voidbox: sandbox ready on backend '" << box.backend << "'"
+               << (box.vm ? "" : " (NO VM)") << "\n";
     }
+    if (on_ready_) on_ready_();
   }
-  void step_started(const std::string& name) {
-    std::lock_guard lock(mu_);
+  void on_step_started(const std::string& name) override {
     if (json_) {
       event({{"event", "step_started"}, {"step", name}});
     } else {
       ctx_.err << "voidbox: step '" << name << "' started\n" << std::flush;
     }
   }
-  void step_finished(const runtime::StepResult& r) {
-    std::lock_guard lock(mu_);
+  void on_step_finished(const StepResult& r) override {
     if (json_) {
       event({{"event", "step_finished"},
              {"step", r.name},
-             {"status", runtime::to_string(r.status)},
+             {"status", to_string(r.status)},
              {"exit_code", r.exit_code},
              {"duration_ms", r.duration_ms},
              {"error", r.error}});
       return;
     }
-    ctx_.err << "voidbox: step '" << r.name << "' " << runtime::to_string(r.status);
-    if (r.status != runtime::StepStatus::skipped) ctx_.err << " in " << r.duration_ms << " ms";
-    if (!r.error.empty() && r.status != runtime::StepStatus::skipped) ctx_.err << ": " << r.error;
+    ctx_.err << "voidbox: step '" << r.name << "' " << to_string(r.status);
+    if (r.status != StepStatus::skipped) ctx_.err << " in " << r.duration_ms << " ms";
+    if (!r.error.empty() && r.status != StepStatus::skipped) ctx_.err << ": " << r.error;
     ctx_.err << "\n";
-    if (r.status == runtime::StepStatus::failed || r.status == runtime::StepStatus::timed_out) {
+    if (r.status == StepStatus::failed || r.status == StepStatus::timed_out) {
       // The failing step's stderr is what the user needs to see.
       if (!r.stderr_text.empty())
         ctx_.err << r.stderr_text << (r.stderr_text.ends_with('\n') ? "" : "\n");
     }
     ctx_.err << std::flush;
   }
-  void finished(bool success, const std::string& output, const std::string& output_step) {
-    std::lock_guard lock(mu_);
+  void on_run_finished(const RunResult& r) override {
     if (json_) {
       event({{"event", "run_finished"},
-             {"success", success},
-             {"output_step", output_step},
-             {"output", output}});
+             {"success", r.success},
+             {"output_step", r.output_step},
+             {"output", r.output}});
     } else {
-      ctx_.out << output << std::flush;
+      ctx_.out << r.output << std::flush;
     }
   }
 
@@ -148,21 +130,8 @@ class Reporter {
 
   VerbContext& ctx_;
   bool json_;
-  std::mutex mu_;
+  std::function<void()> on_ready_;
 };
-
-runtime::SandboxConfig sandbox_config(const spec::RunSpec& spec, const std::string& backend) {
-  runtime::SandboxConfig c;
-  c.name = spec.name.value_or("run");
-  c.backend = backend;
-  c.mode = spec.sandbox.mode;
-  c.kernel = spec.sandbox.kernel;
-  c.initramfs = spec.sandbox.initramfs;
-  c.memory_mb = spec.sandbox.memory_mb;
-  c.vcpus = spec.sandbox.vcpus;
-  c.network = spec.sandbox.network;
-  return c;
-}
 
 }  // namespace
 
@@ -201,77 +170,35 @@ int run_run(VerbContext& ctx) {
   spec::RunSpec& spec = loaded->spec;
   spec::apply_env_overrides(spec);
 
-  if (spec.kind == spec::Kind::agent || spec.kind == spec::Kind::pipeline) {
-    ctx.err << "voidbox run: kind '" << (spec.kind == spec::Kind::agent ? "agent" : "pipeline")
-            << "' is not supported yet: it needs the agent/LLM work. Supported kinds: workflow, "
-               "sandbox\n";
-    return kExitFailure;
-  }
-  Reporter report(ctx);
-  if (!spec.sandbox.mounts.empty()) report.warning("sandbox.mounts are not supported yet; ignored");
-  if (spec.sandbox.image)
-    report.warning("sandbox.image (OCI rootfs) is not supported yet; ignored");
-
-  plugin::Registry registry;
-  registry.load_default();
-  auto sandbox = runtime::Sandbox::create(sandbox_config(spec, backend), registry,
-                                          [&](const std::string& w) { report.warning(w); });
-  if (!sandbox) {
-    ctx.err << "voidbox run: " << sandbox.error() << "\n";
-    return kExitFailure;
-  }
-  report.sandbox_ready(**sandbox);
-  auto env = resolve_env(spec.sandbox.env);
-
-  if (spec.kind == spec::Kind::sandbox) {
-    // Armed before "ready" is printed, so a Ctrl-C right after it counts.
-    if (!arm_interrupt()) {
+  // kind: sandbox waits for Ctrl-C; the handler is armed once the sandbox
+  // is ready, before "ready" is printed, so a Ctrl-C right after it counts.
+  const bool holds = spec.kind == spec::Kind::sandbox;
+  bool armed = false;
+  Reporter report(ctx, [&] {
+    if (holds) armed = arm_interrupt();
+  });
+  RunOptions run_options;
+  run_options.input = input;
+  bool hold_failed = false;
+  run_options.hold = [&](Sandbox&) {
+    if (!armed) {
       ctx.err << "voidbox run: cannot set up the interrupt handler\n";
-      return kExitFailure;
+      hold_failed = true;
+      return;
     }
-    control::ExecRequest ready;
-    ready.program = "echo";
-    ready.args = {"ready"};
-    ready.env = env;
-    std::string out;
-    auto r = (*sandbox)->channel().exec(
-        ready, {[&](std::span<const std::uint8_t> b) {
-                  out.append(reinterpret_cast<const char*>(b.data()), b.size());
-                },
-                {}});
-    if (!r || r->exit_code != 0) {
-      ctx.err << "voidbox run: `echo ready` failed in the sandbox: "
-              << (r ? "exit " + std::to_string(r->exit_code) : r.error().message) << "\n";
-      return kExitFailure;
-    }
-    report.finished(true, out, "");
     ctx.err << "voidbox: sandbox is running; press Ctrl-C to stop it\n" << std::flush;
     wait_for_interrupt();
     ctx.err << "voidbox: stopping the sandbox\n";
-    return kExitOk;
-  }
-
-  if (!spec.workflow) {
-    ctx.err << "voidbox run: kind workflow needs a workflow block\n";
-    return kExitFailure;
-  }
-  runtime::WorkflowOptions wopts;
-  wopts.input = input;
-  wopts.on_step_start = [&](const std::string& name) { report.step_started(name); };
-  wopts.on_step_end = [&](const runtime::StepResult& r) { report.step_finished(r); };
-  auto& channel = (*sandbox)->channel();
-  runtime::StepExecutor exec = [&](const control::ExecRequest& req, control::ExecOutput out,
-                                   std::optional<std::string> stdin_data) {
-    control::ExecRequest with_env = req;
-    for (const auto& [k, v] : env) with_env.env.emplace(k, v);
-    return channel.exec(with_env, std::move(out), std::move(stdin_data));
   };
-  auto result = runtime::run_workflow(*spec.workflow, exec, wopts);
+  RuntimeOptions runtime_options;
+  runtime_options.backend = backend;
+  Runtime runtime(std::move(runtime_options));
+  auto result = runtime.run(spec, report, run_options);
   if (!result) {
-    ctx.err << "voidbox run: " << result.error() << "\n";
+    ctx.err << "voidbox run: " << result.error().message << "\n";
     return kExitFailure;
   }
-  report.finished(result->success, result->output, result->output_step);
+  if (hold_failed) return kExitFailure;
   return result->success ? kExitOk : kExitFailure;
 }
 

@@ -181,6 +181,33 @@ std::expected<ExecResult, ChannelError> ControlChannel::exec(
   return (*session)->wait();
 }
 
+std::expected<std::unique_ptr<PtySession>, ChannelError> ControlChannel::open_pty(
+    const voidbox::PtyRequest& request, OutputCallback on_output) {
+  auto conn = connection();
+  if (!conn) return std::unexpected(conn.error());
+  proto::PtyOpen open;
+  open.program = request.program;
+  open.args = request.args;
+  open.env = request.env;
+  open.cwd = request.cwd;
+  open.cols = request.cols;
+  open.rows = request.rows;
+  std::uint32_t id = (*conn)->next_id();
+  auto session = std::make_unique<PtySession>(*conn, id);
+  auto pending = std::make_shared<Pending>(session->handler(std::move(on_output)));
+  session->attach(pending);
+  (*conn)->add(id, pending);
+  if (auto sent = (*conn)->send(proto::MessageType::PtyOpen, 0, id, proto::encode(open)); !sent) {
+    (*conn)->remove(id);
+    pending->finish(sent.error());
+    return std::unexpected(sent.error());
+  }
+  if (auto opened = session->wait_opened(Clock::now() + options_.rpc_timeout); !opened) {
+    return std::unexpected(opened.error());
+  }
+  return session;
+}
+
 std::expected<std::uint64_t, ChannelError> ControlChannel::write_file(
     const std::string& path, std::span<const std::uint8_t> data, std::uint32_t mode) {
   auto conn = connection();

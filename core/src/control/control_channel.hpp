@@ -22,6 +22,7 @@
 #include "control/channel_error.hpp"
 #include "control/connection.hpp"
 #include "control/exec_session.hpp"
+#include "control/pty_session.hpp"
 #include "voidbox/protocol/handshake.hpp"
 #include "voidbox/protocol/messages.hpp"
 
@@ -58,6 +59,9 @@ class ControlChannel {
   // Runs to completion; `stdin_data` (if any) is sent and then closed.
   std::expected<ExecResult, ChannelError> exec(const ExecRequest& request, ExecOutput output,
                                                std::optional<std::string> stdin_data = {});
+
+  std::expected<std::unique_ptr<PtySession>, ChannelError> open_pty(
+      const voidbox::PtyRequest& request, OutputCallback on_output);
 
   std::expected<std::uint64_t, ChannelError> write_file(const std::string& path,
                                                         std::span<const std::uint8_t> data,

@@ -1,136 +1,31 @@
-#include "runtime/sandbox.hpp"
+// The parts of the public Sandbox that every implementation shares.
+#include "voidbox/sandbox.hpp"
 
-#include <algorithm>
-#include <boost/json.hpp>
-#include <chrono>
-#include <cstdlib>
-#include <deque>
-#include <fstream>
+#include "runtime/backend_sandbox.hpp"
 
-#include "runtime/secret.hpp"
+namespace voidbox {
 
-namespace voidbox::runtime {
-namespace {
-
-namespace json = boost::json;
-
-constexpr std::int32_t kStopTimeoutMs = 3000;
-
-std::string vm_config_json(const SandboxConfig& config, const BackendChoice& choice,
-                           const std::filesystem::path& state, const protocol::Secret& secret) {
-  json::object o;
-  o["name"] = config.name;
-  if (choice.artifacts) {
-    o["kernel"] = choice.artifacts->kernel;
-    o["initramfs"] = choice.artifacts->initramfs;
-  }
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  json::array args;
-  args.emplace_back(std::string(protocol::kCmdlineSecretKey) + "=" +
-                    protocol::secret_to_hex(secret));
-  args.emplace_back(std::string(protocol::kCmdlineClockKey) + "=" + std::to_string(now));
-  o["guest_args"] = std::move(args);
-  o["memory_mb"] = config.memory_mb;
-  o["vcpus"] = config.vcpus;
-  o["state_dir"] = state.string();
-  o["vsock_cid"] = 3;
-  o["serial_log"] = (state / "console.log").string();
-  o["network"] = config.network;
-  return json::serialize(o);
+Result<std::unique_ptr<Sandbox>> Sandbox::create(const SandboxConfig& config,
+                                                 const plugin::Registry& plugins,
+                                                 const WarningSink& warn) {
+  auto box = runtime::BackendSandbox::create(config, plugins, warn);
+  if (!box) return std::unexpected(box.error());
+  return std::unique_ptr<Sandbox>(std::move(*box));
 }
 
-// $VOIDBOX_CONNECT_DEADLINE_SECS may only extend the deadline (slow nested
-// virtualisation), up to an hour.
-std::chrono::milliseconds connect_deadline(std::chrono::milliseconds configured) {
-  const char* env = std::getenv("VOIDBOX_CONNECT_DEADLINE_SECS");
-  if (env == nullptr) return configured;
-  char* end = nullptr;
-  long secs = std::strtol(env, &end, 10);
-  if (end == env || *end != '\0' || secs <= 0) return configured;
-  auto wanted = std::chrono::milliseconds(std::min(secs, 3600L) * 1000);
-  return std::max(configured, wanted);
+Result<ExecResult> Sandbox::exec(const ExecRequest& request, ExecOutput output,
+                                 std::optional<std::string> stdin_data) {
+  ExecRequest r = request;
+  if (stdin_data) r.stdin_open = true;
+  auto session = start_exec(r, std::move(output));
+  if (!session) return std::unexpected(session.error());
+  if (stdin_data) {
+    auto bytes =
+        std::span(reinterpret_cast<const std::uint8_t*>(stdin_data->data()), stdin_data->size());
+    // A command that exits without reading its stdin is not an error.
+    if ((*session)->write_stdin(bytes)) (void)(*session)->close_stdin();
+  }
+  return (*session)->wait();
 }
 
-}  // namespace
-
-std::expected<std::unique_ptr<Sandbox>, std::string> Sandbox::create(
-    const SandboxConfig& config, const plugin::Registry& registry, const WarningSink& warn) {
-  auto choice =
-      choose_backend(config.backend, config.mode, {config.kernel, config.initramfs}, registry);
-  if (!choice) return std::unexpected(choice.error());
-  if (!choice->warning.empty() && warn) warn(choice->warning);
-  auto factory = registry.backend(choice->backend);
-  if (!factory) return std::unexpected(factory.error().message);
-  auto state = StateDir::create(config.name);
-  if (!state) return std::unexpected(state.error());
-  auto secret = generate_secret();
-  if (!secret) return std::unexpected(secret.error());
-
-  std::unique_ptr<Sandbox> box(new Sandbox(std::move(*choice), std::move(*state)));
-  auto vm = factory->create(vm_config_json(config, box->choice_, box->state_dir(), *secret));
-  if (!vm) {
-    return std::unexpected("backend '" + box->choice_.backend +
-                           "' could not create the VM: " + vm.error().message);
-  }
-  box->vm_ = std::move(*vm);
-  if (auto started = box->vm_->start(); !started) {
-    return std::unexpected("backend '" + box->choice_.backend + "' could not start the VM: " +
-                           started.error().message + box->console_tail());
-  }
-
-  control::ChannelOptions options;
-  options.secret = *secret;
-  options.connect_deadline = connect_deadline(config.connect_deadline);
-  Sandbox* self = box.get();
-  auto connector = [self]() -> std::expected<int, std::string> {
-    std::lock_guard lock(self->vm_mu_);
-    auto fd = self->vm_->connect(protocol::kVsockPort);
-    if (!fd) return std::unexpected(fd.error().message);
-    return *fd;
-  };
-  auto liveness = [self]() -> std::optional<std::string> {
-    std::lock_guard lock(self->vm_mu_);
-    auto exit = self->vm_->wait(0);
-    if (!exit || exit->reason == VB_EXIT_RUNNING) return std::nullopt;
-    return exit->detail.empty() ? std::string("the VM exited") : exit->detail;
-  };
-  box->channel_ = std::make_unique<control::ControlChannel>(connector, options, liveness);
-  auto hello = box->channel_->connect();
-  if (!hello) {
-    return std::unexpected("cannot reach the guest agent on backend '" + box->choice_.backend +
-                           "': " + hello.error().message + box->console_tail());
-  }
-  box->hello_ = *hello;
-  return box;
-}
-
-Sandbox::~Sandbox() {
-  if (channel_) channel_->close();
-  if (vm_) {
-    std::lock_guard lock(vm_mu_);
-    (void)vm_->stop(kStopTimeoutMs);
-    vm_.reset();
-  }
-}
-
-std::string Sandbox::console_tail(std::size_t lines) const {
-  for (const char* name : {"console.log", "agent.log"}) {
-    std::ifstream in(state_.path() / name);
-    if (!in) continue;
-    std::deque<std::string> tail;
-    std::string line;
-    while (std::getline(in, line)) {
-      tail.push_back(line.substr(0, 300));
-      if (tail.size() > lines) tail.pop_front();
-    }
-    if (tail.empty()) continue;
-    std::string out = "\n--- last lines of " + std::string(name) + " ---";
-    for (const auto& l : tail) out += "\n" + l;
-    return out;
-  }
-  return {};
-}
-
-}  // namespace voidbox::runtime
+}  // namespace voidbox

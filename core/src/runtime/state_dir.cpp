@@ -12,10 +12,13 @@
 namespace voidbox::runtime {
 namespace fs = std::filesystem;
 
-std::expected<StateDir, std::string> StateDir::create(const std::string& label) {
+std::expected<StateDir, std::string> StateDir::create(const std::string& label,
+                                                      const std::optional<fs::path>& root) {
   fs::path base;
-  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-      xdg != nullptr && *xdg != '\0' && ::access(xdg, W_OK) == 0) {
+  if (root) {
+    base = *root;
+  } else if (const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+             xdg != nullptr && *xdg != '\0' && ::access(xdg, W_OK) == 0) {
     base = fs::path(xdg) / "voidbox";
   } else {
     base = "/tmp/voidbox-" + std::to_string(::getuid());

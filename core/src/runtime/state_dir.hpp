@@ -4,15 +4,18 @@
 
 #include <expected>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace voidbox::runtime {
 
 class StateDir {
  public:
-  // Under $XDG_RUNTIME_DIR/voidbox, else /tmp/voidbox-<uid>; short paths,
-  // because Unix socket paths are limited to 107 bytes.
-  static std::expected<StateDir, std::string> create(const std::string& label);
+  // Under `root` when given, else $XDG_RUNTIME_DIR/voidbox, else
+  // /tmp/voidbox-<uid>; keep it short, because Unix socket paths are limited
+  // to 107 bytes.
+  static std::expected<StateDir, std::string> create(
+      const std::string& label, const std::optional<std::filesystem::path>& root = {});
 
   StateDir(StateDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
   StateDir& operator=(StateDir&&) = delete;

@@ -96,20 +96,6 @@ void append_bounded(std::string& to, std::span<const std::uint8_t> bytes, std::s
 
 }  // namespace
 
-const char* to_string(StepStatus status) {
-  switch (status) {
-    case StepStatus::succeeded:
-      return "succeeded";
-    case StepStatus::failed:
-      return "failed";
-    case StepStatus::timed_out:
-      return "timed_out";
-    case StepStatus::skipped:
-      return "skipped";
-  }
-  return "unknown";
-}
-
 std::expected<WorkflowResult, std::string> run_workflow(const spec::Workflow& wf,
                                                         const StepExecutor& exec,
                                                         const WorkflowOptions& options) {
@@ -165,9 +151,11 @@ std::expected<WorkflowResult, std::string> run_workflow(const spec::Workflow& wf
     control::ExecOutput out{
         [&](std::span<const std::uint8_t> b) {
           append_bounded(r.stdout_text, b, options.max_captured_output, truncated_out);
+          if (options.on_output) options.on_output(step.name, OutputStream::stdout_stream, b);
         },
         [&](std::span<const std::uint8_t> b) {
           append_bounded(r.stderr_text, b, options.max_captured_output, truncated_err);
+          if (options.on_output) options.on_output(step.name, OutputStream::stderr_stream, b);
         }};
     auto started = std::chrono::steady_clock::now();
     auto exit = exec(req, std::move(out), std::move(stdin_data));

@@ -13,28 +13,19 @@
 #include <expected>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "control/channel_error.hpp"
 #include "control/exec_session.hpp"
+#include "voidbox/events.hpp"
 #include "voidbox/spec.hpp"
 
 namespace voidbox::runtime {
 
-enum class StepStatus { succeeded, failed, timed_out, skipped };
-const char* to_string(StepStatus status);
-
-struct StepResult {
-  std::string name;
-  StepStatus status = StepStatus::skipped;
-  int exit_code = 0;
-  std::string stdout_text;
-  std::string stderr_text;
-  bool output_truncated = false;
-  std::uint64_t duration_ms = 0;
-  std::string error;  // why it failed or was skipped
-};
+using voidbox::StepResult;
+using voidbox::StepStatus;
 
 struct WorkflowResult {
   std::vector<StepResult> steps;  // declaration order
@@ -43,7 +34,7 @@ struct WorkflowResult {
   bool success = false;
 };
 
-// Runs one command; the real one is ControlChannel::exec.
+// Runs one command; the real one is Sandbox::exec.
 using StepExecutor = std::function<std::expected<control::ExecResult, control::ChannelError>(
     const control::ExecRequest&, control::ExecOutput, std::optional<std::string> stdin_data)>;
 
@@ -54,6 +45,9 @@ struct WorkflowOptions {
   std::size_t max_captured_output = 64u << 20;  // per step and stream
   std::function<void(const std::string& step)> on_step_start;
   std::function<void(const StepResult&)> on_step_end;
+  // Each chunk a step prints, as it arrives (on the executor's thread).
+  std::function<void(const std::string& step, OutputStream, std::span<const std::uint8_t>)>
+      on_output;
 };
 
 // Fails (without running anything) only when the DAG itself is invalid:

@@ -1,0 +1,37 @@
+// How a Runtime runs one kind of spec: one function per kind, listed in the
+// dispatch table in runtime.cpp. A kind without a function there is
+// reported as not supported.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "voidbox/events.hpp"
+#include "voidbox/runtime.hpp"
+#include "voidbox/sandbox.hpp"
+#include "voidbox/spec.hpp"
+
+namespace voidbox::runtime {
+
+struct RunContext {
+  const spec::RunSpec& spec;
+  RunObserver& events;  // calls are serialised
+  const RunOptions& options;
+  // A sandbox as the spec's `sandbox` block describes it.
+  std::function<Result<std::unique_ptr<Sandbox>>(const WarningSink&)> make_sandbox;
+};
+
+using KindRunner = Result<RunResult> (*)(RunContext&);
+
+Result<RunResult> run_sandbox_kind(RunContext& run);
+Result<RunResult> run_workflow_kind(RunContext& run);
+
+// The spec's name, or "run": also the name of its single stage.
+std::string run_name(const spec::RunSpec& spec);
+
+// Starts a stage: reports it, boots its sandbox (the backend's warnings go
+// to the observer) and reports the sandbox ready.
+Result<std::unique_ptr<Sandbox>> open_stage(RunContext& run, const std::string& stage);
+
+}  // namespace voidbox::runtime

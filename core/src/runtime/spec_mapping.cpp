@@ -1,0 +1,49 @@
+#include "runtime/spec_mapping.hpp"
+
+#include <cstdlib>
+
+namespace voidbox::runtime {
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+std::map<std::string, std::string> resolve_env(const std::map<std::string, std::string>& env,
+                                               const HostEnv& host) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : env) {
+    if (!v.empty()) {
+      out[k] = v;
+    } else if (auto value = host(k)) {
+      out[k] = *value;
+    }
+  }
+  return out;
+}
+
+SandboxConfig sandbox_config_for(const spec::RunSpec& spec, const HostEnv& host) {
+  SandboxConfig c;
+  c.name = spec.name.value_or("run");
+  c.mode = spec.sandbox.mode;
+  c.kernel = spec.sandbox.kernel;
+  c.initramfs = spec.sandbox.initramfs;
+  c.memory_mb = spec.sandbox.memory_mb;
+  c.vcpus = spec.sandbox.vcpus;
+  c.network = spec.sandbox.network;
+  c.env = resolve_env(spec.sandbox.env, host);
+  return c;
+}
+
+std::vector<std::string> unsupported_sandbox_fields(const spec::Sandbox& sandbox) {
+  std::vector<std::string> warnings;
+  if (!sandbox.mounts.empty())
+    warnings.emplace_back("sandbox.mounts are not supported yet; ignored");
+  if (sandbox.image) {
+    warnings.emplace_back("sandbox.image (OCI rootfs) is not supported yet; ignored");
+  }
+  return warnings;
+}
+
+}  // namespace voidbox::runtime
