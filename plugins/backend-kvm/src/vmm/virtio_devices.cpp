@@ -10,6 +10,7 @@
 namespace voidbox::kvm {
 
 Result<void> attach_virtio_devices(Vm& vm, const VmConfig& config) {
+  if (auto r = vm.set_device_path(config.device_path); !r) return r;
 #ifdef VOIDBOX_KVM_HAVE_VSOCK
   // Every VM gets vsock: it is the control channel to the guest agent.
   auto vsock = vsock::VsockDevice::create({.guest_cid = config.vsock_cid,
