@@ -103,7 +103,13 @@ void DeviceThread::run() {
       }
       drain(options_.queue_notify_fds[token]);
       notifies_.fetch_add(1, std::memory_order_relaxed);
+      const auto start = std::chrono::steady_clock::now();
       transport_.handle_notify(static_cast<std::uint16_t>(token));
+      busy_ns_.fetch_add(
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::steady_clock::now() - start)
+                                         .count()),
+          std::memory_order_relaxed);
     }
   }
 }

@@ -88,7 +88,17 @@ void VirtioSlot::mmio_read(std::uint64_t addr, std::span<std::uint8_t> data) {
 
 void VirtioSlot::mmio_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
   mmio_exits_.fetch_add(1, std::memory_order_relaxed);
+  if (addr - base_ != voidbox::virtio::MmioTransport::notify_offset()) {
+    transport_->write(addr - base_, std::as_bytes(data));
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
   transport_->write(addr - base_, std::as_bytes(data));
+  sync_notify_ns_.fetch_add(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count()),
+      std::memory_order_relaxed);
 }
 
 bool VirtioSlot::stop_thread(std::chrono::milliseconds deadline) {

@@ -50,6 +50,11 @@ class VirtioSlot {
   bool stop_thread(std::chrono::milliseconds deadline);
   std::uint64_t mmio_exits() const { return mmio_exits_.load(std::memory_order_relaxed); }
   std::uint64_t thread_notifies() const { return thread_ ? thread_->notifies() : 0; }
+  // Time spent serving queue notifies: on the device thread (event path) or
+  // inside QueueNotify exits on vCPU threads (sync path).
+  std::uint64_t notify_busy_ns() const {
+    return (thread_ ? thread_->busy_ns() : 0) + sync_notify_ns_.load(std::memory_order_relaxed);
+  }
 
  private:
   VirtioSlot() = default;
@@ -59,6 +64,7 @@ class VirtioSlot {
   std::uint32_t gsi_ = 0;
   std::string name_;
   std::atomic<std::uint64_t> mmio_exits_{0};
+  std::atomic<std::uint64_t> sync_notify_ns_{0};
   // Destroyed bottom-up: the thread stops before the transport goes, and the
   // transport (whose device threads may raise) before the irqfd.
   std::vector<IoEventFd> notify_;

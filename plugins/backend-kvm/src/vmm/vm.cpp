@@ -143,7 +143,8 @@ std::string Vm::exit_summary() const {
                     (event_path_ ? "event" : "sync") + ";";
   for (const auto& slot : mmio_) {
     out += " " + slot->name() + ": " + std::to_string(slot->mmio_exits()) + " mmio exits, " +
-           std::to_string(slot->thread_notifies()) + " thread notifies;";
+           std::to_string(slot->thread_notifies()) + " thread notifies, " +
+           std::to_string(slot->notify_busy_ns() / 1'000'000) + " ms serving notifies;";
   }
   out.pop_back();
   return out;

@@ -54,6 +54,9 @@ class DeviceThread {
   // Notifies delivered to the transport (one per wakeup of a queue's eventfd,
   // however many guest writes the kernel coalesced into it).
   std::uint64_t notifies() const { return notifies_.load(std::memory_order_relaxed); }
+  // Time spent inside the transport serving those notifies (the device's
+  // request work), for the VMM's exit summary.
+  std::uint64_t busy_ns() const { return busy_ns_.load(std::memory_order_relaxed); }
 
  private:
   DeviceThread(MmioTransport& transport, Options options);
@@ -65,6 +68,7 @@ class DeviceThread {
   int stop_fd_ = -1;
   std::atomic<bool> exited_{false};
   std::atomic<std::uint64_t> notifies_{0};
+  std::atomic<std::uint64_t> busy_ns_{0};
   std::thread thread_;
 };
 
