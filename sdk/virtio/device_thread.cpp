@@ -101,6 +101,7 @@ void DeviceThread::run() {
         if (options_.on_resample) options_.on_resample();
         continue;
       }
+      // Any other token is a queue index start() registered, so in range.
       drain(options_.queue_notify_fds[token]);
       notifies_.fetch_add(1, std::memory_order_relaxed);
       const auto start = std::chrono::steady_clock::now();

@@ -76,6 +76,9 @@ class RawDisk final : public DiskOps {
       auto left = static_cast<std::size_t>(n);
       while (left > 0 && left >= iov_[first].iov_len) left -= iov_[first++].iov_len;
       if (left > 0) {
+        // SAFETY: iov_base is one of `buffers`' data pointers (a guest RAM
+        // view checked by GuestMemory::slice) and left < its iov_len, so the
+        // result stays inside that same buffer.
         iov_[first].iov_base = static_cast<std::byte*>(iov_[first].iov_base) + left;
         iov_[first].iov_len -= left;
       }

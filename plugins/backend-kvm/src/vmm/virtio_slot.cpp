@@ -54,8 +54,11 @@ Result<std::unique_ptr<VirtioSlot>> VirtioSlot::create(
   slot->transport_ =
       std::make_unique<voidbox::virtio::MmioTransport>(std::move(device), memory, std::move(irq));
   if (p.event) {
+    std::vector<int> fds;
+    for (const auto& fd : slot->notify_) fds.push_back(fd.fd());
+    auto* sink = dynamic_cast<voidbox::virtio::NotifyEventSink*>(&slot->transport_->device());
     voidbox::virtio::DeviceThread::Options o;
-    for (const auto& fd : slot->notify_) o.queue_notify_fds.push_back(fd.fd());
+    if (sink == nullptr || !sink->adopt_notify_fds(fds)) o.queue_notify_fds = std::move(fds);
     o.resample_fd = slot->irqfd_->resample_fd();
     o.on_resample = [s = slot.get()] { s->on_resample(); };
     o.name = "dev-" + slot->name_;
