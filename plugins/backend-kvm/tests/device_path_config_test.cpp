@@ -22,6 +22,7 @@ TEST(DevicePathConfig, ParsesEachPath) {
   EXPECT_EQ(parse_with(R"(,"device_path":"sync")")->device_path, DevicePath::kSync);
   EXPECT_EQ(parse_with(R"(,"device_path":"event")")->device_path, DevicePath::kEvent);
   EXPECT_EQ(parse_with(R"(,"device_path":"auto")")->device_path, DevicePath::kAuto);
+  EXPECT_EQ(parse_with(R"(,"device_path":"ioeventfd")")->device_path, DevicePath::kIoeventfd);
 }
 
 TEST(DevicePathConfig, RejectsUnknownPathsNamingTheKey) {

@@ -34,13 +34,15 @@ Result<std::unique_ptr<VirtioSlot>> VirtioSlot::create(
   slot->name_ = device_name(device->device_type());
   const std::size_t queues = device->queue_max_sizes().size();
   voidbox::virtio::MmioTransport::IrqCallbacks irq;
-  if (p.event) {
+  if (p.ioeventfd) {
     const std::uint64_t notify_addr = p.base + voidbox::virtio::MmioTransport::notify_offset();
     for (std::size_t q = 0; q < queues; ++q) {
       auto fd = IoEventFd::assign(p.vm_fd, notify_addr, static_cast<std::uint32_t>(q));
       if (!fd) return std::unexpected(fd.error());
       slot->notify_.push_back(std::move(*fd));
     }
+  }
+  if (p.irqfd) {
     auto irqfd = IrqFd::assign(p.vm_fd, p.gsi);
     if (!irqfd) return std::unexpected(irqfd.error());
     slot->irqfd_.emplace(std::move(*irqfd));
@@ -53,14 +55,16 @@ Result<std::unique_ptr<VirtioSlot>> VirtioSlot::create(
   }
   slot->transport_ =
       std::make_unique<voidbox::virtio::MmioTransport>(std::move(device), memory, std::move(irq));
-  if (p.event) {
+  if (p.ioeventfd || p.irqfd) {
     std::vector<int> fds;
     for (const auto& fd : slot->notify_) fds.push_back(fd.fd());
     auto* sink = dynamic_cast<voidbox::virtio::NotifyEventSink*>(&slot->transport_->device());
     voidbox::virtio::DeviceThread::Options o;
     if (sink == nullptr || !sink->adopt_notify_fds(fds)) o.queue_notify_fds = std::move(fds);
-    o.resample_fd = slot->irqfd_->resample_fd();
-    o.on_resample = [s = slot.get()] { s->on_resample(); };
+    if (slot->irqfd_) {
+      o.resample_fd = slot->irqfd_->resample_fd();
+      o.on_resample = [s = slot.get()] { s->on_resample(); };
+    }
     o.name = "dev-" + slot->name_;
     auto thread = voidbox::virtio::DeviceThread::start(*slot->transport_, std::move(o));
     if (!thread) return fail(slot->name_ + ": " + thread.error());

@@ -3,8 +3,11 @@
 //  - sync:  QueueNotify writes are MMIO exits; the vCPU thread runs the
 //           device's queue_notify(). Interrupts are KVM_IRQ_LINE high/low.
 //  - event: one KVM ioeventfd per queue (datamatch = queue index) wakes this
-//           slot's DeviceThread, which runs queue_notify() off the vCPU;
-//           interrupts go through a resampling irqfd (see kvm_eventfds.hpp).
+//           slot's DeviceThread, which runs queue_notify() off the vCPU (or
+//           the device's own loop, if it adopts the eventfds); interrupts go
+//           through a resampling irqfd (see kvm_eventfds.hpp).
+//  - ioeventfd only: notifies as on the event path, interrupts as on the
+//           sync path (to tell the two halves' costs apart).
 // Either way the device sees only the transport's Interrupt and its queues.
 #pragma once
 
@@ -30,8 +33,9 @@ class VirtioSlot {
     int vm_fd = -1;
     std::uint64_t base = 0;
     std::uint32_t gsi = 0;
-    bool event = false;
-    // Sync path only: drives the GSI through KVM_IRQ_LINE.
+    bool ioeventfd = false;
+    bool irqfd = false;
+    // Without irqfd: drives the GSI through KVM_IRQ_LINE.
     std::function<void(std::uint32_t gsi, bool level)> set_irq_line;
   };
 

@@ -107,9 +107,14 @@ Result<void> Vm::set_device_path(DevicePath path) {
   if (path == DevicePath::kEvent && !missing.empty()) {
     return fail("device_path \"event\" needs" + missing + ", which this host's KVM lacks");
   }
-  event_path_ = path != DevicePath::kSync && missing.empty();
+  if (path == DevicePath::kIoeventfd && !caps.ioeventfd) {
+    return fail("device_path \"ioeventfd\" needs KVM_CAP_IOEVENTFD, which this host's KVM lacks");
+  }
+  ioeventfd_ = path == DevicePath::kIoeventfd || (path != DevicePath::kSync && missing.empty());
+  irqfd_ = ioeventfd_ && path != DevicePath::kIoeventfd;
   std::fprintf(stderr, "voidbox-vmm: device path: %s\n",
-               event_path_ ? "event (ioeventfd notifies, resampling irqfds, a thread per device)"
+               irqfd_       ? "event (ioeventfd notifies, resampling irqfds, a thread per device)"
+               : ioeventfd_ ? "ioeventfd (ioeventfd notifies, KVM_IRQ_LINE interrupts)"
                : path == DevicePath::kSync ? "sync (forced by the config)"
                                            : ("sync (host lacks" + missing + ")").c_str());
   return {};
@@ -122,7 +127,8 @@ Result<void> Vm::add_virtio_device(std::unique_ptr<voidbox::virtio::Device> devi
   p.vm_fd = vm_.get();
   p.base = layout::kVirtioMmioBase + index * layout::kVirtioMmioStride;
   p.gsi = layout::kVirtioFirstGsi + index;
-  p.event = event_path_;
+  p.ioeventfd = ioeventfd_;
+  p.irqfd = irqfd_;
   p.set_irq_line = [this](std::uint32_t gsi, bool level) { set_irq_line(gsi, level); };
   auto slot = VirtioSlot::create(std::move(p), std::move(device), ram_.memory());
   if (!slot) return std::unexpected(slot.error());
@@ -140,7 +146,10 @@ std::string Vm::exit_summary() const {
   }
   std::string out = "exits: " + std::to_string(sum.total) + " total, " + std::to_string(sum.mmio) +
                     " mmio, " + std::to_string(sum.pio) + " pio; device path " +
-                    (event_path_ ? "event" : "sync") + ";";
+                    (irqfd_       ? "event"
+                     : ioeventfd_ ? "ioeventfd"
+                                  : "sync") +
+                    ";";
   for (const auto& slot : mmio_) {
     out += " " + slot->name() + ": " + std::to_string(slot->mmio_exits()) + " mmio exits, " +
            std::to_string(slot->thread_notifies()) + " thread notifies, " +

@@ -52,7 +52,6 @@ class Vm final : private ExitHandler {
   // (vm_config.hpp). kEvent fails here when the host lacks ioeventfd/irqfd;
   // kAuto picks kEvent where it can. Logs the choice and why.
   Result<void> set_device_path(DevicePath path);
-  bool event_path() const { return event_path_; }
   // Before boot(): attaches a virtio device on the next virtio-mmio slot.
   Result<void> add_virtio_device(std::unique_ptr<voidbox::virtio::Device> device);
   // One line: exits by kind, MMIO exits and device-thread notifies per device.
@@ -101,7 +100,8 @@ class Vm final : private ExitHandler {
   std::unique_ptr<Serial> serial_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<std::unique_ptr<VirtioSlot>> mmio_;
-  bool event_path_ = false;
+  bool ioeventfd_ = false;  // queue notifies through KVM ioeventfds
+  bool irqfd_ = false;      // interrupts through resampling irqfds
   bool vcpus_started_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> panic_seen_{false};

@@ -84,8 +84,11 @@ Result<VmConfig> parse_vm_config(std::string_view text) {
     c.device_path = DevicePath::kSync;
   } else if (path == "event") {
     c.device_path = DevicePath::kEvent;
+  } else if (path == "ioeventfd") {
+    c.device_path = DevicePath::kIoeventfd;
   } else if (!path.empty() && path != "auto") {
-    return fail("VM config: \"device_path\" must be \"auto\", \"sync\" or \"event\"");
+    return fail(
+        "VM config: \"device_path\" must be \"auto\", \"sync\", \"event\" or \"ioeventfd\"");
   }
 #undef VB_TRY_ASSIGN
   if (const auto* v = o.if_contains("guest_args"); v != nullptr && !v->is_null()) {

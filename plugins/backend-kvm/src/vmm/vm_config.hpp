@@ -21,7 +21,9 @@ struct DeviceConfig {
 // baseline of `voidbox-bench devices`). kEvent: KVM ioeventfds wake a thread
 // per device and resampling irqfds carry interrupts; the VM fails to start if
 // the host lacks them. kAuto: kEvent where the host has it, else kSync.
-enum class DevicePath { kAuto, kSync, kEvent };
+// kIoeventfd: kEvent's notifies with kSync's interrupts (a diagnostic that
+// splits the two halves' costs).
+enum class DevicePath { kAuto, kSync, kEvent, kIoeventfd };
 
 struct VmConfig {
   std::string name = "vm";
@@ -36,7 +38,7 @@ struct VmConfig {
   std::string serial_log;
   bool network = false;
   std::vector<DeviceConfig> devices;
-  DevicePath device_path = DevicePath::kAuto;  // "device_path": "auto" | "sync" | "event"
+  DevicePath device_path = DevicePath::kAuto;  // "auto" | "sync" | "event" | "ioeventfd"
 };
 
 Result<VmConfig> parse_vm_config(std::string_view json);
