@@ -242,7 +242,8 @@ std::optional<Figures> run_once(const Options& o, const std::string& disk, const
 double median(std::vector<double> v) {
   if (v.empty()) return -1;
   std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  const std::size_t mid = v.size() / 2;
+  return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 int usage(std::ostream& os, int code) {
@@ -316,6 +317,13 @@ int run_devices(std::span<const std::string> args) {
     for (int p = 0; p < 3; ++p) {
       auto f = run_once(o, disk, paths[p]);
       if (!f) return 1;
+      // Every run, not only the medians: on a loaded host they scatter.
+      std::printf(
+          "run %d %-9s blk %.1f MB/s (%.1f ms/MiB wall, %.1f in device), vsock %.1f MB/s, "
+          "exits blk %.0f vsock %.0f total %.0f\n",
+          it + 1, paths[p], f->blk_mb_s, f->blk_secs * 1e3 / o.disk_mib,
+          f->blk_busy_ms / o.disk_mib, f->vsock_mb_s, f->blk_exits, f->vsock_exits, f->total_exits);
+      std::fflush(stdout);
       runs[p].push_back(*f);
     }
   }
