@@ -76,6 +76,13 @@ QueueConfig* MmioTransport::selected_queue() {
 
 void MmioTransport::read(std::uint64_t offset, std::span<std::byte> data) {
   std::fill(data.begin(), data.end(), std::byte{0});
+  // The interrupt handler's read must not wait for a device call (a disk
+  // request served on a device thread) that holds the lock.
+  if (offset == kMmioInterruptStatus && data.size() == 4) {
+    const std::uint32_t value = irq_.status.load();
+    std::memcpy(data.data(), &value, 4);
+    return;
+  }
   std::lock_guard lock(mutex_);
   if (offset >= kMmioConfig) {
     const std::uint64_t off = offset - kMmioConfig;
@@ -95,6 +102,12 @@ void MmioTransport::read(std::uint64_t offset, std::span<std::byte> data) {
 }
 
 void MmioTransport::write(std::uint64_t offset, std::span<const std::byte> data) {
+  if (offset == kMmioInterruptAck && data.size() == 4) {
+    std::uint32_t value;
+    std::memcpy(&value, data.data(), 4);
+    acknowledge(value);  // lock-free, as the status read above
+    return;
+  }
   std::lock_guard lock(mutex_);
   if (offset >= kMmioConfig) {
     const std::uint64_t off = offset - kMmioConfig;
@@ -191,16 +204,6 @@ void MmioTransport::write_register(std::uint64_t offset, std::uint32_t value) {
     case kMmioQueueNotify:
       if (value <= 0xffff) handle_notify_locked(static_cast<std::uint16_t>(value));
       break;
-    case kMmioInterruptAck: {
-      const std::uint32_t before = irq_.status.fetch_and(~value);
-      if ((before & ~value) == 0 && irq_.callbacks.lower_irq) {
-        irq_.callbacks.lower_irq();
-        // A device thread may have set a bit between the ack and lowering
-        // the line; its raise could have come before our lower.
-        if (irq_.status.load() != 0 && irq_.callbacks.raise_irq) irq_.callbacks.raise_irq();
-      }
-      break;
-    }
     case kMmioStatus:
       write_status(value);
       break;
@@ -224,6 +227,16 @@ void MmioTransport::write_register(std::uint64_t offset, std::uint32_t value) {
       break;
     default:
       break;
+  }
+}
+
+void MmioTransport::acknowledge(std::uint32_t value) {
+  const std::uint32_t before = irq_.status.fetch_and(~value);
+  if ((before & ~value) == 0 && irq_.callbacks.lower_irq) {
+    irq_.callbacks.lower_irq();
+    // A device thread may have set a bit between the ack and lowering
+    // the line; its raise could have come before our lower.
+    if (irq_.status.load() != 0 && irq_.callbacks.raise_irq) irq_.callbacks.raise_irq();
   }
 }
 

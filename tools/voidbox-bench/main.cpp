@@ -19,6 +19,10 @@ constexpr Suite kSuites[] = {
 #ifdef VOIDBOX_BENCH_OCI
     {"oci", "pull+unpack vs skopeo copy + umoci unpack", voidbox::bench::run_oci},
 #endif
+#ifdef VOIDBOX_BENCH_DEVICES
+    {"devices", "virtio-blk read and vsock MB/s, exits per MiB: sync vs event device path",
+     voidbox::bench::run_devices},
+#endif
     {nullptr, nullptr, nullptr},
 };
 

@@ -16,5 +16,6 @@ struct Suite {
 int run_boot(std::span<const std::string> args);
 int run_exec(std::span<const std::string> args);
 int run_oci(std::span<const std::string> args);
+int run_devices(std::span<const std::string> args);
 
 }  // namespace voidbox::bench

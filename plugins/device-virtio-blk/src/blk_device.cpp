@@ -1,9 +1,5 @@
 #include "blk_device.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
@@ -80,30 +76,26 @@ std::expected<std::unique_ptr<BlkDevice>, std::string> BlkDevice::create(std::st
 }
 
 std::expected<std::unique_ptr<BlkDevice>, std::string> BlkDevice::open(BlkConfig config) {
-  const int fd = ::open(config.path.c_str(), (config.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-  if (fd < 0) {
-    return std::unexpected("virtio-blk: cannot open " + config.path + ": " + std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-    ::close(fd);
-    return std::unexpected("virtio-blk: " + config.path + " is not a regular file or block device");
-  }
-  std::uint64_t bytes = static_cast<std::uint64_t>(st.st_size);
-  if (S_ISBLK(st.st_mode)) {
-    const off_t end = ::lseek(fd, 0, SEEK_END);
-    bytes = end > 0 ? static_cast<std::uint64_t>(end) : 0;
-  }
+  auto disk = open_raw_disk(config.path, config.read_only);
+  if (!disk) return std::unexpected("virtio-blk: " + disk.error());
+  return over(std::move(config), std::move(*disk));
+}
+
+std::unique_ptr<BlkDevice> BlkDevice::over(BlkConfig config, std::unique_ptr<DiskOps> disk) {
   if (config.id.empty()) {
     const auto slash = config.path.find_last_of('/');
     config.id = slash == std::string::npos ? config.path : config.path.substr(slash + 1);
   }
   if (config.id.size() > kIdBytes) config.id.resize(kIdBytes);
-  return std::unique_ptr<BlkDevice>(new BlkDevice(std::move(config), fd, bytes / kSectorSize));
+  return std::unique_ptr<BlkDevice>(new BlkDevice(std::move(config), std::move(disk)));
 }
 
-BlkDevice::BlkDevice(BlkConfig config, int fd, std::uint64_t capacity)
-    : cfg_(std::move(config)), fd_(fd), capacity_(capacity), queue_size_(cfg_.queue_size) {
+BlkDevice::BlkDevice(BlkConfig config, std::unique_ptr<DiskOps> disk)
+    : cfg_(std::move(config)),
+      disk_(std::move(disk)),
+      capacity_(disk_->size() / kSectorSize),
+      queue_size_(cfg_.queue_size) {
+  cfg_.read_only = cfg_.read_only || disk_->read_only();
   std::byte* p = config_.data();
   GuestMemory::store_le<std::uint64_t>(p + 0, capacity_);
   GuestMemory::store_le<std::uint32_t>(p + 8, 1u << 20);                       // size_max
@@ -111,9 +103,7 @@ BlkDevice::BlkDevice(BlkConfig config, int fd, std::uint64_t capacity)
   GuestMemory::store_le<std::uint32_t>(p + 20, kSectorSize);                   // blk_size
 }
 
-BlkDevice::~BlkDevice() {
-  ::close(fd_);
-}
+BlkDevice::~BlkDevice() = default;
 
 std::uint64_t BlkDevice::device_features() const {
   std::uint64_t f = virtio::kFeatureVersion1 | virtio::kFeatureEventIdx |
@@ -202,23 +192,16 @@ std::uint32_t BlkDevice::serve(const virtio::DescriptorChain& chain) {
     return sector <= capacity_ && sectors <= capacity_ - sector;
   };
   auto do_io = [&](const std::vector<Span>& spans, bool to_disk) {
-    std::uint64_t offset = sector * kSectorSize;
+    buffers_.clear();
     for (const Span& s : spans) {
+      // The chain's segments were checked at pop(); slice() checks again
+      // because guest memory is the only authority on what lies where.
       auto view = mem.slice(s.gpa, s.len);
       if (!view) return false;
-      std::size_t done = 0;
-      while (done < s.len) {
-        const ssize_t n = to_disk ? ::pwrite(fd_, view->data() + done, s.len - done,
-                                             static_cast<off_t>(offset + done))
-                                  : ::pread(fd_, view->data() + done, s.len - done,
-                                            static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        done += static_cast<std::size_t>(n);
-      }
-      offset += s.len;
+      buffers_.push_back(*view);
     }
-    return true;
+    const std::uint64_t offset = sector * kSectorSize;
+    return (to_disk ? disk_->write(offset, buffers_) : disk_->read(offset, buffers_)).has_value();
   };
 
   switch (type) {
@@ -235,7 +218,7 @@ std::uint32_t BlkDevice::serve(const virtio::DescriptorChain& chain) {
       if (cfg_.read_only || !in_range(in_len) || !do_io(in_data, true)) status = kStatusIoErr;
       break;
     case kTypeFlush:
-      if (!cfg_.read_only && ::fdatasync(fd_) != 0) status = kStatusIoErr;
+      if (!disk_->flush()) status = kStatusIoErr;
       break;
     case kTypeGetId: {
       std::array<std::byte, kIdBytes> id{};

@@ -1,9 +1,11 @@
-// virtio-blk (virtio 1.2 §5.2) over a host file: 512-byte sectors, one
-// request queue, read-only or read-write, FLUSH and GET_ID.
+// virtio-blk (virtio 1.2 §5.2) over a disk image (DiskOps; raw files today):
+// 512-byte sectors, one request queue, read-only or read-write, FLUSH and
+// GET_ID.
 //
-// Requests are served synchronously in queue_notify() (the transport calls
-// it from the vCPU thread that wrote QueueNotify, under its lock), with
-// pread/pwrite straight into and out of guest memory.
+// Requests are served in queue_notify(), with one vectored read or write per
+// request straight into or out of guest memory. The host decides the thread:
+// on voidbox-vmm's event path that is the device's own thread (woken by a
+// KVM ioeventfd), on the sync path the vCPU that wrote QueueNotify.
 #pragma once
 
 #include <array>
@@ -13,7 +15,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "disk_ops.hpp"
 #include "voidbox/virtio/device.hpp"
 
 namespace voidbox::blk {
@@ -35,6 +39,8 @@ class BlkDevice final : public virtio::Device {
  public:
   static std::expected<std::unique_ptr<BlkDevice>, std::string> create(std::string_view json);
   static std::expected<std::unique_ptr<BlkDevice>, std::string> open(BlkConfig config);
+  // Over an already open image (another format, or a test double).
+  static std::unique_ptr<BlkDevice> over(BlkConfig config, std::unique_ptr<DiskOps> disk);
   ~BlkDevice() override;
 
   std::uint32_t device_type() const override { return virtio::kDeviceIdBlock; }
@@ -51,17 +57,18 @@ class BlkDevice final : public virtio::Device {
   std::uint64_t capacity_sectors() const { return capacity_; }
 
  private:
-  BlkDevice(BlkConfig config, int fd, std::uint64_t capacity);
+  BlkDevice(BlkConfig config, std::unique_ptr<DiskOps> disk);
   // Serves one chain; returns the bytes written into its writable part.
   std::uint32_t serve(const virtio::DescriptorChain& chain);
 
   BlkConfig cfg_;
-  int fd_;
+  std::unique_ptr<DiskOps> disk_;
   std::uint64_t capacity_;
   std::uint16_t queue_size_;
   std::uint64_t features_ = 0;
   std::array<std::byte, 24> config_{};
   std::optional<virtio::Virtqueue> queue_;
+  std::vector<DiskBuffer> buffers_;  // reused per request
   virtio::Interrupt* interrupt_ = nullptr;
   bool broken_ = false;
 };

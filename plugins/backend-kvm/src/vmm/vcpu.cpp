@@ -82,8 +82,10 @@ void Vcpu::loop(ExitHandler& handler, const std::atomic<bool>& stop) {
 // Returns false when the VM has ended.
 bool Vcpu::handle_exit(ExitHandler& handler) {
   auto* base = reinterpret_cast<std::uint8_t*>(run_);
+  total_exits_.fetch_add(1, std::memory_order_relaxed);
   switch (run_->exit_reason) {
     case KVM_EXIT_IO: {
+      pio_exits_.fetch_add(1, std::memory_order_relaxed);
       const auto size = run_->io.size;
       const auto count = run_->io.count;
       // KVM keeps data_offset + size*count inside the run mapping; check anyway.
@@ -99,6 +101,7 @@ bool Vcpu::handle_exit(ExitHandler& handler) {
       return true;
     }
     case KVM_EXIT_MMIO: {
+      mmio_exits_.fetch_add(1, std::memory_order_relaxed);
       const auto len = std::min<std::uint32_t>(run_->mmio.len, 8);
       if (run_->mmio.is_write) {
         handler.mmio_write(run_->mmio.phys_addr, {run_->mmio.data, len});

@@ -27,6 +27,13 @@ class ExitHandler {
   virtual void first_entry(std::uint32_t vcpu) = 0;
 };
 
+// Exits to this process, by kind (KVM_EXIT_INTR kicks included in total).
+struct ExitCounts {
+  std::uint64_t total = 0;
+  std::uint64_t mmio = 0;
+  std::uint64_t pio = 0;
+};
+
 class Vcpu {
  public:
   static Result<std::unique_ptr<Vcpu>> create(int vm_fd, std::uint32_t index, std::size_t run_size);
@@ -45,6 +52,11 @@ class Vcpu {
   bool try_join();
 
   static void install_kick_signal();
+  ExitCounts exit_counts() const {
+    return {total_exits_.load(std::memory_order_relaxed),
+            mmio_exits_.load(std::memory_order_relaxed),
+            pio_exits_.load(std::memory_order_relaxed)};
+  }
 
  private:
   Vcpu(UniqueFd fd, std::uint32_t index, kvm_run* run, std::size_t run_size)
@@ -58,6 +70,9 @@ class Vcpu {
   std::size_t run_size_ = 0;
   std::thread thread_;
   std::atomic<bool> exited_{false};
+  std::atomic<std::uint64_t> total_exits_{0};
+  std::atomic<std::uint64_t> mmio_exits_{0};
+  std::atomic<std::uint64_t> pio_exits_{0};
 };
 
 }  // namespace voidbox::kvm

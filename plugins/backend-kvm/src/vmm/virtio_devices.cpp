@@ -7,6 +7,7 @@
 namespace voidbox::kvm {
 
 Result<void> attach_virtio_devices(Vm& vm, const VmConfig& config) {
+  if (auto r = vm.set_device_path(config.device_path); !r) return r;
   // Every VM gets vsock: it is the control channel to the guest agent.
   auto vsock = vsock::VsockDevice::create({.guest_cid = config.vsock_cid,
                                            .uds_path = vsock_socket_path(config),

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <thread>
 
 #include "acpi_tables.hpp"
@@ -90,28 +92,77 @@ Result<void> Vm::init() {
 Vm::~Vm() {
   std::string stuck;
   stop_vcpus(std::chrono::milliseconds(2000), &stuck);
+  if (vcpus_started_) std::fprintf(stderr, "voidbox-vmm: %s\n", exit_summary().c_str());
   mmio_.clear();  // devices stop their threads before RAM goes away
   if (serial_) serial_->flush();
+}
+
+Result<void> Vm::set_device_path(DevicePath path) {
+  if (!mmio_.empty()) return fail("the device path must be chosen before devices are attached");
+  const EventCapabilities caps = probe_event_capabilities(vm_.get());
+  std::string missing;
+  if (!caps.ioeventfd) missing += " KVM_CAP_IOEVENTFD";
+  if (!caps.irqfd) missing += " KVM_CAP_IRQFD";
+  if (!caps.irqfd_resample) missing += " KVM_CAP_IRQFD_RESAMPLE";
+  if (path == DevicePath::kEvent && !missing.empty()) {
+    return fail("device_path \"event\" needs" + missing + ", which this host's KVM lacks");
+  }
+  if (path == DevicePath::kIoeventfd && !caps.ioeventfd) {
+    return fail("device_path \"ioeventfd\" needs KVM_CAP_IOEVENTFD, which this host's KVM lacks");
+  }
+  ioeventfd_ = path == DevicePath::kIoeventfd || (path != DevicePath::kSync && missing.empty());
+  irqfd_ = ioeventfd_ && path != DevicePath::kIoeventfd;
+  std::fprintf(stderr, "voidbox-vmm: device path: %s\n",
+               irqfd_       ? "event (ioeventfd notifies, resampling irqfds, a thread per device)"
+               : ioeventfd_ ? "ioeventfd (ioeventfd notifies, KVM_IRQ_LINE interrupts)"
+               : path == DevicePath::kSync ? "sync (forced by the config)"
+                                           : ("sync (host lacks" + missing + ")").c_str());
+  return {};
 }
 
 Result<void> Vm::add_virtio_device(std::unique_ptr<voidbox::virtio::Device> device) {
   if (mmio_.size() >= layout::kMaxVirtioDevices) return fail("too many virtio devices");
   const auto index = static_cast<std::uint32_t>(mmio_.size());
-  const std::uint32_t gsi = layout::kVirtioFirstGsi + index;
-  voidbox::virtio::MmioTransport::IrqCallbacks irq{
-      [this, gsi] { set_irq_line(gsi, true); },
-      [this, gsi] { set_irq_line(gsi, false); },
-  };
-  mmio_.push_back(
-      {layout::kVirtioMmioBase + index * layout::kVirtioMmioStride, gsi,
-       std::make_unique<voidbox::virtio::MmioTransport>(std::move(device), ram_.memory(), irq)});
+  VirtioSlot::Params p;
+  p.vm_fd = vm_.get();
+  p.base = layout::kVirtioMmioBase + index * layout::kVirtioMmioStride;
+  p.gsi = layout::kVirtioFirstGsi + index;
+  p.ioeventfd = ioeventfd_;
+  p.irqfd = irqfd_;
+  p.set_irq_line = [this](std::uint32_t gsi, bool level) { set_irq_line(gsi, level); };
+  auto slot = VirtioSlot::create(std::move(p), std::move(device), ram_.memory());
+  if (!slot) return std::unexpected(slot.error());
+  mmio_.push_back(std::move(*slot));
   return {};
+}
+
+std::string Vm::exit_summary() const {
+  ExitCounts sum;
+  for (const auto& vcpu : vcpus_) {
+    const ExitCounts c = vcpu->exit_counts();
+    sum.total += c.total;
+    sum.mmio += c.mmio;
+    sum.pio += c.pio;
+  }
+  std::string out = "exits: " + std::to_string(sum.total) + " total, " + std::to_string(sum.mmio) +
+                    " mmio, " + std::to_string(sum.pio) + " pio; device path " +
+                    (irqfd_       ? "event"
+                     : ioeventfd_ ? "ioeventfd"
+                                  : "sync") +
+                    ";";
+  for (const auto& slot : mmio_) {
+    out += " " + slot->name() + ": " + std::to_string(slot->mmio_exits()) + " mmio exits, " +
+           std::to_string(slot->thread_notifies()) + " thread notifies, " +
+           std::to_string(slot->notify_busy_ns() / 1'000'000) + " ms serving notifies;";
+  }
+  out.pop_back();
+  return out;
 }
 
 Result<void> Vm::boot() {
   AcpiInputs acpi{spec_.vcpus, {}};
   for (const auto& slot : mmio_)
-    acpi.virtio_mmio.push_back({slot.base, layout::kVirtioMmioSize, slot.gsi});
+    acpi.virtio_mmio.push_back({slot->base(), layout::kVirtioMmioSize, slot->gsi()});
   auto rsdp = write_acpi_tables(ram_, acpi);
   if (!rsdp) return std::unexpected(rsdp.error());
   if (auto r = write_boot_structures(ram_); !r) return r;
@@ -121,6 +172,7 @@ Result<void> Vm::boot() {
     return r;
   Vcpu::install_kick_signal();
   for (auto& vcpu : vcpus_) vcpu->start(*this, stop_);
+  vcpus_started_ = true;
   return {};
 }
 
@@ -225,19 +277,13 @@ void Vm::pio_write(std::uint16_t port, std::span<const std::uint8_t> data) {
 void Vm::mmio_read(std::uint64_t addr, std::span<std::uint8_t> data) {
   std::fill(data.begin(), data.end(), 0);
   for (auto& slot : mmio_) {
-    if (addr >= slot.base && addr - slot.base < layout::kVirtioMmioSize) {
-      slot.transport->read(addr - slot.base, std::as_writable_bytes(data));
-      return;
-    }
+    if (slot->contains(addr)) return slot->mmio_read(addr, data);
   }
 }
 
 void Vm::mmio_write(std::uint64_t addr, std::span<const std::uint8_t> data) {
   for (auto& slot : mmio_) {
-    if (addr >= slot.base && addr - slot.base < layout::kVirtioMmioSize) {
-      slot.transport->write(addr - slot.base, std::as_bytes(data));
-      return;
-    }
+    if (slot->contains(addr)) return slot->mmio_write(addr, data);
   }
 }
 
@@ -251,14 +297,26 @@ bool Vm::stop_vcpus(std::chrono::milliseconds deadline, std::string* stuck) {
       all = false;
       vcpu->kick();
     }
-    if (all) return true;
-    if (std::chrono::steady_clock::now() >= until) break;
+    if (all) break;
+    if (std::chrono::steady_clock::now() >= until) {
+      for (auto& v : vcpus_) {
+        if (!v->try_join() && stuck != nullptr) *stuck = "vcpu-" + std::to_string(v->index());
+      }
+      return false;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  for (auto& vcpu : vcpus_) {
-    if (!vcpu->try_join() && stuck != nullptr) *stuck = "vcpu-" + std::to_string(vcpu->index());
+  // With the vCPUs gone nothing feeds the rings; a device thread only has
+  // its current batch to finish.
+  for (auto& slot : mmio_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (!slot->stop_thread(std::max(left, std::chrono::milliseconds(100)))) {
+      if (stuck != nullptr) *stuck = "device thread dev-" + slot->name();
+      return false;
+    }
   }
-  return false;
+  return true;
 }
 
 }  // namespace voidbox::kvm

@@ -17,6 +17,8 @@
 #include "serial.hpp"
 #include "unique_fd.hpp"
 #include "vcpu.hpp"
+#include "virtio_slot.hpp"
+#include "vm_config.hpp"
 #include "vm_outcome.hpp"
 #include "voidbox/virtio/device.hpp"
 #include "voidbox/virtio/mmio_transport.hpp"
@@ -46,8 +48,14 @@ class Vm final : private ExitHandler {
   static Result<std::unique_ptr<Vm>> create(const VmSpec& spec);
   ~Vm() override;
 
+  // Before the first add_virtio_device(): how notifies and interrupts travel
+  // (vm_config.hpp). kEvent fails here when the host lacks ioeventfd/irqfd;
+  // kAuto picks kEvent where it can. Logs the choice and why.
+  Result<void> set_device_path(DevicePath path);
   // Before boot(): attaches a virtio device on the next virtio-mmio slot.
   Result<void> add_virtio_device(std::unique_ptr<voidbox::virtio::Device> device);
+  // One line: exits by kind, MMIO exits and device-thread notifies per device.
+  std::string exit_summary() const;
   const voidbox::virtio::GuestMemory& memory() const { return ram_.memory(); }
 
   // Writes ACPI tables, loads the kernel, configures and starts the vCPUs.
@@ -63,17 +71,12 @@ class Vm final : private ExitHandler {
 
   // Ends the VM from the host side (first outcome wins).
   void end(VmOutcome outcome) { vm_ended(std::move(outcome)); }
-  // Kicks every vCPU and joins them; false (and the stuck thread's name in
-  // *stuck) if one did not stop by the deadline.
+  // Kicks every vCPU and joins them, then stops the device threads; false
+  // (and the stuck thread's name in *stuck) if one did not stop by the
+  // deadline.
   bool stop_vcpus(std::chrono::milliseconds deadline, std::string* stuck);
 
  private:
-  struct MmioSlot {
-    std::uint64_t base;
-    std::uint32_t gsi;
-    std::unique_ptr<voidbox::virtio::MmioTransport> transport;
-  };
-
   explicit Vm(const VmSpec& spec) : spec_(spec) {}
   Result<void> init();
   void set_irq_line(std::uint32_t gsi, bool level);
@@ -96,7 +99,10 @@ class Vm final : private ExitHandler {
   GuestRam ram_;
   std::unique_ptr<Serial> serial_;
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
-  std::vector<MmioSlot> mmio_;
+  std::vector<std::unique_ptr<VirtioSlot>> mmio_;
+  bool ioeventfd_ = false;  // queue notifies through KVM ioeventfds
+  bool irqfd_ = false;      // interrupts through resampling irqfds
+  bool vcpus_started_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> panic_seen_{false};
   mutable std::mutex mu_;

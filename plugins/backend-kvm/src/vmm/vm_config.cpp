@@ -74,11 +74,23 @@ Result<VmConfig> parse_vm_config(std::string_view text) {
   c.vcpus = static_cast<std::uint32_t>(n);
   VB_TRY_ASSIGN(n, get_uint(o, "vsock_cid", 3, 3, 0xfffffffeu));
   c.vsock_cid = static_cast<std::uint32_t>(n);
-#undef VB_TRY_ASSIGN
   if (const auto* v = o.if_contains("network"); v != nullptr && !v->is_null()) {
     if (!v->is_bool()) return fail("VM config: \"network\" must be a boolean");
     c.network = v->as_bool();
   }
+  std::string path;
+  VB_TRY_ASSIGN(path, get_string(o, "device_path", false));
+  if (path == "sync") {
+    c.device_path = DevicePath::kSync;
+  } else if (path == "event") {
+    c.device_path = DevicePath::kEvent;
+  } else if (path == "ioeventfd") {
+    c.device_path = DevicePath::kIoeventfd;
+  } else if (!path.empty() && path != "auto") {
+    return fail(
+        "VM config: \"device_path\" must be \"auto\", \"sync\", \"event\" or \"ioeventfd\"");
+  }
+#undef VB_TRY_ASSIGN
   if (const auto* v = o.if_contains("guest_args"); v != nullptr && !v->is_null()) {
     if (!v->is_array()) return fail("VM config: \"guest_args\" must be an array of strings");
     for (const auto& a : v->as_array()) {

@@ -15,6 +15,16 @@ struct DeviceConfig {
   std::string config_json;  // the device's own config, serialised
 };
 
+// How virtio queue notifies and device interrupts travel. kSync: every
+// notify is an MMIO exit served on the vCPU thread, interrupts are
+// KVM_IRQ_LINE calls (the path for hosts without ioeventfd/irqfd, and the
+// baseline of `voidbox-bench devices`). kEvent: KVM ioeventfds wake a thread
+// per device and resampling irqfds carry interrupts; the VM fails to start if
+// the host lacks them. kAuto: kEvent where the host has it, else kSync.
+// kIoeventfd: kEvent's notifies with kSync's interrupts (a diagnostic that
+// splits the two halves' costs).
+enum class DevicePath { kAuto, kSync, kEvent, kIoeventfd };
+
 struct VmConfig {
   std::string name = "vm";
   std::string kernel;
@@ -28,6 +38,7 @@ struct VmConfig {
   std::string serial_log;
   bool network = false;
   std::vector<DeviceConfig> devices;
+  DevicePath device_path = DevicePath::kAuto;  // "auto" | "sync" | "event" | "ioeventfd"
 };
 
 Result<VmConfig> parse_vm_config(std::string_view json);

@@ -13,6 +13,12 @@
  *  - All calls on one vb_device are serialised by the host, except that the
  *    plugin's own threads may call vb_device_host.signal at any time between
  *    activate and the return of reset/destroy.
+ *  - Which host thread makes a call is the host's choice: voidbox-vmm calls
+ *    queue_notify from a thread of its own per device (woken by a KVM
+ *    ioeventfd), or from the vCPU thread that wrote QueueNotify when the
+ *    host lacks ioeventfd/irqfd. queue_notify may therefore do blocking I/O
+ *    without stalling a vCPU on the first path; it still holds off the
+ *    device's other calls (config reads, reset) while it runs.
  *  - Guest memory is hostile and may change under the plugin at any time.
  *  - A device that the guest breaks calls signal(VB_DEVICE_SIGNAL_NEEDS_RESET)
  *    and stops processing; it never aborts the process.

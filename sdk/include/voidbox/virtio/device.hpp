@@ -61,6 +61,19 @@ struct ActivateParams {
   Interrupt& interrupt;
 };
 
+// Optional second interface of a Device that runs its own event loop: the
+// host hands it the eventfds on which each queue's notifies arrive (a KVM
+// ioeventfd per queue, -1 where there is none) before the first activate(),
+// and the device waits on them itself. The host then calls queue_notify()
+// for those queues no more, saving a thread hop per notify. Returning false
+// declines; the host keeps delivering notifies through queue_notify(). The
+// fds stay open until the device is destroyed; the device only reads them.
+class NotifyEventSink {
+ public:
+  virtual ~NotifyEventSink() = default;
+  virtual bool adopt_notify_fds(std::span<const int> fds) = 0;
+};
+
 class Device {
  public:
   virtual ~Device() = default;

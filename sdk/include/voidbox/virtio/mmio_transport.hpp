@@ -6,9 +6,13 @@
 // accepts 1, 2, 4 and 8-byte accesses. Anything else reads as zero / is
 // ignored, never faults the VMM.
 //
-// Interrupts: the transport keeps INTERRUPT_STATUS and calls `raise_irq` when
-// a bit becomes set (wire it to an irqfd or KVM_IRQ_LINE high) and `lower_irq`
-// (optional) when the driver acknowledges every bit (KVM_IRQ_LINE low).
+// Interrupts: the transport keeps INTERRUPT_STATUS and calls `raise_irq` each
+// time it sets a bit (after setting it), and `lower_irq` (optional) when the
+// driver acknowledges every bit. The line is level-triggered: high while the
+// status is non-zero. Wire them to KVM_IRQ_LINE high/low, or raise_irq to a
+// resampling irqfd and no lower_irq: KVM lowers the line at the guest's EOI
+// and signals the resample eventfd, and the VMM raises again if
+// interrupt_status() is still non-zero.
 //
 // Queue notify: a write of queue index q to kQueueNotifyOffset calls the
 // device's queue_notify(q). A VMM using ioeventfd registers
@@ -17,10 +21,12 @@
 //
 // Locking: read(), write() and handle_notify() may be called from any thread
 // (vCPU threads, an ioeventfd thread); one internal mutex serialises them and
-// every call into the Device. The Interrupt given to the device only touches
-// an atomic status word and the irq callbacks, so device threads can signal
-// without taking that mutex (and so reset() may join device threads safely).
-// raise_irq / lower_irq must therefore be thread-safe.
+// every call into the Device, except INTERRUPT_STATUS reads and
+// INTERRUPT_ACK writes, which touch only the atomic status word so the
+// guest's interrupt handler never waits behind a device call. The Interrupt given to the device
+// only touches an atomic status word and the irq callbacks, so device threads can signal without
+// taking that mutex (and so reset() may join device threads safely). raise_irq / lower_irq must
+// therefore be thread-safe.
 #pragma once
 
 #include <atomic>
@@ -117,6 +123,7 @@ class MmioTransport {
   std::uint32_t read_register(std::uint64_t offset);
   void write_register(std::uint64_t offset, std::uint32_t value);
   void write_status(std::uint32_t value);
+  void acknowledge(std::uint32_t value);
   void handle_notify_locked(std::uint16_t queue);
   void reset_locked();
   void mark_broken_locked();

@@ -15,6 +15,8 @@ namespace voidbox::kvm::vsock {
 namespace {
 
 constexpr std::uint64_t kKickToken = 2;
+// Queue q's notify eventfd; below the muxer's connection tokens.
+constexpr std::uint64_t kNotifyTokenBase = 16;
 
 std::string errno_text(const char* what) {
   return std::string(what) + ": " + std::strerror(errno);
@@ -133,6 +135,24 @@ void VsockDevice::queue_notify(std::uint16_t) {
   [[maybe_unused]] auto n = ::write(kick_fd_, &one, sizeof(one));
 }
 
+bool VsockDevice::adopt_notify_fds(std::span<const int> fds) {
+  if (!notify_fds_.empty() || thread_.joinable() || fds.size() > max_sizes_.size()) return false;
+  for (std::size_t q = 0; q < fds.size(); ++q) {
+    if (fds[q] < 0) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kNotifyTokenBase + q;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fds[q], &ev) != 0) {
+      for (std::size_t i = 0; i < q; ++i) {
+        if (fds[i] >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fds[i], nullptr);
+      }
+      return false;
+    }
+  }
+  notify_fds_.assign(fds.begin(), fds.end());
+  return true;
+}
+
 void VsockDevice::stop_worker() {
   if (thread_.joinable()) {
     stop_ = true;
@@ -170,9 +190,13 @@ void VsockDevice::run() {
     }
     std::lock_guard lock(mutex_);
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == kKickToken) {
+      const std::uint64_t token = events[i].data.u64;
+      if (token == kKickToken ||
+          (token >= kNotifyTokenBase && token < kNotifyTokenBase + notify_fds_.size())) {
+        // A wakeup only: every pass below looks at all queues.
+        const int fd = token == kKickToken ? kick_fd_ : notify_fds_[token - kNotifyTokenBase];
         std::uint64_t count;
-        [[maybe_unused]] auto r = ::read(kick_fd_, &count, sizeof(count));
+        [[maybe_unused]] auto r = ::read(fd, &count, sizeof(count));
       } else if (!broken_) {
         muxer_->handle_event(events[i].data.u64, events[i].events);
       }

@@ -4,9 +4,10 @@
 // the host-side convention).
 //
 // Threads: Device methods come from the transport (serialised by it).
-// queue_notify() only records the queue and wakes the loop through an
-// eventfd; all queue and socket work happens on the loop thread, which is
-// started by activate() and joined by reset()/the destructor.
+// queue_notify() only wakes the loop through an eventfd; all queue and socket
+// work happens on the loop thread, which is started by activate() and joined
+// by reset()/the destructor. Where the VMM has KVM ioeventfds it hands them
+// over (NotifyEventSink) and the loop waits on the guest's notifies directly.
 #pragma once
 
 #include <atomic>
@@ -45,7 +46,7 @@ struct VsockDeviceStats {
   MuxerStats muxer;
 };
 
-class VsockDevice final : public virtio::Device {
+class VsockDevice final : public virtio::Device, public virtio::NotifyEventSink {
  public:
   static constexpr std::uint16_t kRxQueue = 0;
   static constexpr std::uint16_t kTxQueue = 1;
@@ -65,6 +66,7 @@ class VsockDevice final : public virtio::Device {
   std::expected<void, std::string> activate(const virtio::ActivateParams& params) override;
   void queue_notify(std::uint16_t queue) override;
   void reset() override;
+  bool adopt_notify_fds(std::span<const int> fds) override;
 
   VsockDeviceState save_state() const;
   VsockDeviceStats stats() const;
@@ -84,6 +86,7 @@ class VsockDevice final : public virtio::Device {
   int listener_fd_ = -1;
   int epoll_fd_ = -1;
   int kick_fd_ = -1;
+  std::vector<int> notify_fds_;  // borrowed from the VMM (its ioeventfds)
   std::uint64_t driver_features_ = 0;
 
   // Owned by the loop thread while it runs; mutex_ lets save_state()/stats()
