@@ -301,9 +301,10 @@ qopt() { printf '%s' "${1//,/,,}"; } # QEMU option values escape ',' as ',,'
 l1_cmdline="console=ttyS0 quiet reboot=t panic=-1 mitigations=off cryptomgr.notests nokaslr"
 l1_cmdline+=" softlockup_panic=1 softlockup_all_cpu_backtrace=1"
 # On a busy host the emulated timer can miss the kernel's boot-time check
-# ("IO-APIC + timer doesn't work!", a panic), and the clocksource watchdog
-# can take the TSC for unstable; under TCG the TSC follows the host's clock.
-l1_cmdline+=" no_timer_check tsc=reliable"
+# ("IO-APIC + timer doesn't work!", a panic). (Not tsc=reliable: a TSC
+# calibrated on a busy host can be far off, and only the clocksource
+# watchdog then keeps L1's clock, and so its lockup detector, honest.)
+l1_cmdline+=" no_timer_check"
 # The stalls' cause: a soft lockup caught L1 zeroing a fresh 2 MiB
 # transparent huge page (Debian: THP always, init_on_alloc=1) inside a KVM
 # page fault of the guest, a stretch with no preemption point that took L1's
