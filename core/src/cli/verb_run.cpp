@@ -160,7 +160,7 @@ runtime::SandboxConfig sandbox_config(const spec::RunSpec& spec, const std::stri
   c.initramfs = spec.sandbox.initramfs;
   c.memory_mb = spec.sandbox.memory_mb;
   c.vcpus = spec.sandbox.vcpus;
-  c.network = spec.sandbox.network;
+  c.network = spec.sandbox.network.enabled;
   return c;
 }
 
