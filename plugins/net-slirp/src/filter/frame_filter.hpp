@@ -3,8 +3,9 @@
 // policy (see egress_policy.hpp for the rules).
 //
 // Per frame the answer is pass (give it to libslirp), drop, or answer (the
-// filter replied itself, through `to_guest`: an RST for a refused TCP
-// connection, a DNS response from the policy resolver).
+// filter replies itself, through `to_guest`: an RST for a refused TCP
+// connection at once, a DNS response from the policy resolver at once or
+// when the upstream lookup finishes). libslirp never sees an answered frame.
 #pragma once
 
 #include <cstdint>
