@@ -29,13 +29,42 @@ struct Mount {
   bool readonly = true;  // "mode: ro" (default) or "rw"
 };
 
+// A host port that reaches a guest port: "HOST:GUEST", "HOST:GUEST/udp",
+// "ADDRESS:HOST:GUEST". Listeners bind 127.0.0.1 unless an address is given.
+struct PortForward {
+  enum class Protocol { tcp, udp };
+  std::string address = "127.0.0.1";
+  std::uint16_t host_port = 0;  // 0: the transport picks a free one
+  std::uint16_t guest_port = 0;
+  Protocol protocol = Protocol::tcp;
+};
+
+// `network: true|false` or the object form. Absent or false: no NIC at all.
+// CIDRs are IPv4 in canonical "a.b.c.d/len" form; domains are lower case,
+// without a trailing dot, either exact or "*.example.com" (any subdomain, not
+// the name itself).
+struct NetworkPolicy {
+  bool enabled = false;
+  // Set (even empty): DNS is answered by the policy resolver and only learnt
+  // addresses and allow_cidrs are reachable. Unset: any address not denied.
+  std::optional<std::vector<std::string>> allow_domains;
+  std::vector<std::string> allow_cidrs;  // also opens the deny list
+  // Added to the built-in deny list (metadata, private and CGNAT ranges
+  // outside 10.0.2.0/24, the host's own addresses), never replacing it, so
+  // naming one extra range cannot open the metadata service by accident.
+  std::vector<std::string> deny_cidrs;
+  std::uint32_t max_connections_per_second = 50;
+  std::uint32_t max_concurrent_connections = 64;
+  std::vector<PortForward> ports;
+};
+
 struct Sandbox {
   SandboxMode mode = SandboxMode::auto_;
   std::optional<std::string> kernel;
   std::optional<std::string> initramfs;
   std::uint32_t memory_mb = 1024;
   std::uint32_t vcpus = 1;
-  bool network = false;
+  NetworkPolicy network;
   // Value "" means: copy the variable from the host environment.
   std::map<std::string, std::string> env;
   std::vector<Mount> mounts;
@@ -89,7 +118,7 @@ struct Agent {
 struct BoxSandbox {
   std::optional<std::uint32_t> memory_mb;
   std::optional<std::uint32_t> vcpus;
-  std::optional<bool> network;
+  std::optional<NetworkPolicy> network;
   std::map<std::string, std::string> env;
   std::vector<Mount> mounts;
   std::optional<std::string> snapshot;

@@ -31,7 +31,7 @@ SandboxConfig sandbox_config_for(const spec::RunSpec& spec, const HostEnv& host)
   c.initramfs = spec.sandbox.initramfs;
   c.memory_mb = spec.sandbox.memory_mb;
   c.vcpus = spec.sandbox.vcpus;
-  c.network = spec.sandbox.network;
+  c.network = spec.sandbox.network.enabled;
   c.env = resolve_env(spec.sandbox.env, host);
   return c;
 }

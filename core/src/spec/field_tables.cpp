@@ -9,6 +9,7 @@ std::span<const FieldTable> field_tables() {
   static const FieldTable kTables[] = {
       {"", kRunSpecFields},
       {"Sandbox", kSandboxFields},
+      {"NetworkPolicy", kNetworkFields},
       {"Mount", kMountFields},
       {"Llm", kLlmFields},
       {"Observe", kObserveFields},

@@ -14,6 +14,13 @@ inline constexpr std::string_view kRunSpecFields[] = {"api_version"sv, "kind"sv,
 inline constexpr std::string_view kSandboxFields[] = {
     "mode"sv, "kernel"sv, "initramfs"sv, "memory_mb"sv,   "vcpus"sv,   "network"sv,
     "env"sv,  "mounts"sv, "image"sv,     "guest_image"sv, "snapshot"sv};
+inline constexpr std::string_view kNetworkFields[] = {"enabled"sv,
+                                                      "allow_domains"sv,
+                                                      "allow_cidrs"sv,
+                                                      "deny_cidrs"sv,
+                                                      "max_connections_per_second"sv,
+                                                      "max_concurrent_connections"sv,
+                                                      "ports"sv};
 inline constexpr std::string_view kMountFields[] = {"host"sv, "guest"sv, "mode"sv};
 inline constexpr std::string_view kLlmFields[] = {"provider"sv, "model"sv, "base_url"sv,
                                                   "api_key_env"sv, "credential_proxy"sv};
@@ -44,6 +51,7 @@ inline constexpr std::string_view kSandboxModes[] = {"auto"sv, "local"sv, "mock"
 inline constexpr std::string_view kAgentModes[] = {"task"sv, "service"sv, "interactive"sv};
 inline constexpr std::string_view kStepModes[] = {"service"sv};
 inline constexpr std::string_view kMountModes[] = {"ro"sv, "rw"sv};
+inline constexpr std::string_view kPortProtocols[] = {"tcp"sv, "udp"sv};
 inline constexpr std::string_view kStageTypes[] = {"box"sv, "fan_out"sv};
 inline constexpr std::string_view kSkillTypes[] = {"agent"sv, "file"sv, "remote"sv, "cli"sv,
                                                    "mcp"sv};

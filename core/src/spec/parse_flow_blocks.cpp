@@ -24,7 +24,7 @@ void parse_box_sandbox(Reader& r, const YAML::Node& node, const std::string& pat
                  out.vcpus = static_cast<std::uint32_t>(*n);
                }
              } else if (key == "network") {
-               assign(out.network, r.boolean(value, field));
+               parse_network(r, value, field, out.network.emplace());
              } else if (key == "env") {
                out.env = r.env_map(value, field);
              } else if (key == "mounts") {

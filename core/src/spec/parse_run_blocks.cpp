@@ -150,7 +150,7 @@ void parse_sandbox(Reader& r, const YAML::Node& node, const std::string& path, S
                  out.vcpus = static_cast<std::uint32_t>(*n);
                }
              } else if (key == "network") {
-               assign(out.network, r.boolean(value, field));
+               parse_network(r, value, field, out.network);
              } else if (key == "env") {
                out.env = r.env_map(value, field);
              } else if (key == "mounts") {

@@ -186,8 +186,12 @@ std::optional<std::uint64_t> Reader::integer(const YAML::Node& node, const std::
   return value;
 }
 
+bool Reader::is_boolean(const YAML::Node& node) const {
+  return node.IsScalar() && !is_quoted(node) && is_bool_literal(node.Scalar());
+}
+
 std::optional<bool> Reader::boolean(const YAML::Node& node, const std::string& path) {
-  if (node.IsScalar() && !is_quoted(node) && is_bool_literal(node.Scalar())) {
+  if (is_boolean(node)) {
     return lowercase(node.Scalar()) == "true";
   }
   error(node, path, "expected true or false, got " + describe(node));

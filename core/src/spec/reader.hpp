@@ -64,6 +64,8 @@ class Reader {
       const YAML::Node& node, const std::string& path, std::uint64_t minimum = 0,
       std::uint64_t maximum = std::numeric_limits<std::uint64_t>::max());
   std::optional<bool> boolean(const YAML::Node& node, const std::string& path);
+  // Whether boolean() would accept `node`, without reporting anything.
+  bool is_boolean(const YAML::Node& node) const;
   // A string that must be one of `values`; reports the alternatives and a
   // did-you-mean otherwise.
   std::optional<std::string> choice(const YAML::Node& node, const std::string& path,
@@ -105,6 +107,7 @@ void parse_observe(Reader& r, const YAML::Node& node, const std::string& path, O
 void parse_agent(Reader& r, const YAML::Node& node, const std::string& path, Agent& out);
 void parse_skills(Reader& r, const YAML::Node& node, const std::string& path,
                   std::vector<Skill>& out);
+void parse_network(Reader& r, const YAML::Node& node, const std::string& path, NetworkPolicy& out);
 void parse_mounts(Reader& r, const YAML::Node& node, const std::string& path,
                   std::vector<Mount>& out);
 void parse_pipeline(Reader& r, const YAML::Node& node, const std::string& path, Pipeline& out);

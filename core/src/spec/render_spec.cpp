@@ -46,6 +46,30 @@ json::array skills_array(const std::vector<Skill>& skills) {
   return out;
 }
 
+json::array string_array(const std::vector<std::string>& items) {
+  json::array out;
+  for (const std::string& item : items) out.push_back(json::string(item));
+  return out;
+}
+
+json::object network_object(const NetworkPolicy& n) {
+  json::array ports;
+  for (const PortForward& p : n.ports) {
+    ports.push_back(json::string(p.address + ":" + std::to_string(p.host_port) + ":" +
+                                 std::to_string(p.guest_port) +
+                                 (p.protocol == PortForward::Protocol::udp ? "/udp" : "")));
+  }
+  return json::object{
+      {"enabled", n.enabled},
+      {"allow_domains",
+       n.allow_domains ? json::value(string_array(*n.allow_domains)) : json::value(nullptr)},
+      {"allow_cidrs", string_array(n.allow_cidrs)},
+      {"deny_cidrs", string_array(n.deny_cidrs)},
+      {"max_connections_per_second", n.max_connections_per_second},
+      {"max_concurrent_connections", n.max_concurrent_connections},
+      {"ports", std::move(ports)}};
+}
+
 json::value llm_value(const std::optional<Llm>& llm) {
   if (!llm) return nullptr;
   return json::object{{"provider", llm->provider},
@@ -61,7 +85,7 @@ json::object sandbox_object(const Sandbox& s) {
                       {"initramfs", optional_value(s.initramfs)},
                       {"memory_mb", s.memory_mb},
                       {"vcpus", s.vcpus},
-                      {"network", s.network},
+                      {"network", network_object(s.network)},
                       {"env", env_object(s.env)},
                       {"mounts", mounts_array(s.mounts)},
                       {"image", optional_value(s.image)},
@@ -94,9 +118,12 @@ json::value agent_value(const std::optional<Agent>& a) {
 json::value box_sandbox_value(const std::optional<BoxSandbox>& s) {
   if (!s) return nullptr;
   return json::object{
-      {"memory_mb", optional_value(s->memory_mb)}, {"vcpus", optional_value(s->vcpus)},
-      {"network", optional_value(s->network)},     {"env", env_object(s->env)},
-      {"mounts", mounts_array(s->mounts)},         {"snapshot", optional_value(s->snapshot)}};
+      {"memory_mb", optional_value(s->memory_mb)},
+      {"vcpus", optional_value(s->vcpus)},
+      {"network", s->network ? json::value(network_object(*s->network)) : json::value(nullptr)},
+      {"env", env_object(s->env)},
+      {"mounts", mounts_array(s->mounts)},
+      {"snapshot", optional_value(s->snapshot)}};
 }
 
 json::value pipeline_value(const std::optional<Pipeline>& p) {

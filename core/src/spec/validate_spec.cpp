@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "spec/network_syntax.hpp"
 #include "spec/reader.hpp"
 #include "spec/suggest.hpp"
 
@@ -17,6 +18,16 @@ class Validator {
 
   Diagnostics run() {
     check_kind();
+    check_network(spec_.sandbox.network, "sandbox.network");
+    if (spec_.pipeline) {
+      for (std::size_t i = 0; i < spec_.pipeline->boxes.size(); ++i) {
+        const auto& sandbox = spec_.pipeline->boxes[i].sandbox;
+        if (sandbox && sandbox->network) {
+          check_network(*sandbox->network,
+                        "pipeline.boxes[" + std::to_string(i) + "].sandbox.network");
+        }
+      }
+    }
     if (spec_.agent) check_agent(*spec_.agent);
     if (spec_.pipeline) check_pipeline(*spec_.pipeline);
     if (spec_.workflow) check_workflow(*spec_.workflow);
@@ -64,6 +75,12 @@ class Validator {
                                            : "ignored when kind is " + kind);
       }
     }
+  }
+
+  void check_network(const NetworkPolicy& network, const std::string& path) {
+    check_network_policy(network, path, [&](const std::string& at, std::string message) {
+      error(at, std::move(message));
+    });
   }
 
   void check_agent(const Agent& agent) {

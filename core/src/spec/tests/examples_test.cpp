@@ -47,7 +47,7 @@ TEST(SpecExamples, HackernewsAgentFromTheOriginalReadme) {
   EXPECT_EQ(spec.name, "hn_researcher");
   EXPECT_EQ(spec.sandbox.memory_mb, 1024u);
   EXPECT_EQ(spec.sandbox.vcpus, 1u);  // default
-  EXPECT_TRUE(spec.sandbox.network);
+  EXPECT_TRUE(spec.sandbox.network.enabled);
   EXPECT_EQ(spec.llm->provider, "ollama");
   EXPECT_EQ(spec.llm->model, "qwen3-coder");
   ASSERT_EQ(spec.agent->skills.size(), 2u);

@@ -53,8 +53,8 @@ TEST(SpecTypes, WrongTypesNameTheFieldAndTheValue) {
               ElementsAre("spec.yaml:3:14: sandbox.memory_mb: expected an integer, got string "
                           "\"lots\"",
                           "spec.yaml:4:10: sandbox.vcpus: must not be negative, got -2",
-                          "spec.yaml:5:12: sandbox.network: expected true or false, got string "
-                          "\"yes\"",
+                          "spec.yaml:5:12: sandbox.network: expected true, false or a mapping, "
+                          "got string \"yes\"",
                           "spec.yaml:6:11: sandbox.mounts: expected a sequence, got a mapping",
                           "spec.yaml:8:11: agent.prompt: expected a string, got a sequence",
                           "spec.yaml:9:17: agent.timeout_secs: expected an integer, got 1.5"));
