@@ -206,7 +206,7 @@ TEST(RuntimeDispatch, TheSandboxBlockAndHostEnvMapToTheSandboxAndItsCommands) {
                    {"VOIDBOX_RT_TEST_NOT_ON_HOST", ""}};
   s.sandbox.memory_mb = 2048;
   s.sandbox.vcpus = 3;
-  s.sandbox.network = true;
+  s.sandbox.network.enabled = true;
   s.sandbox.mode = spec::SandboxMode::local;
   s.sandbox.kernel = "/spec/vmlinux";
   Recorder seen;
