@@ -306,11 +306,12 @@ l1_cmdline+=" softlockup_panic=1 softlockup_all_cpu_backtrace=1"
 # watchdog then keeps L1's clock, and so its lockup detector, honest.)
 l1_cmdline+=" no_timer_check"
 # The stalls' cause: a soft lockup caught L1 zeroing a fresh 2 MiB
-# transparent huge page (Debian: THP always, init_on_alloc=1) inside a KVM
-# page fault of the guest, a stretch with no preemption point that took L1's
-# emulated CPU more than 20 s. 4 KiB pages keep each fault short, and L1 has
-# no use for zeroing on allocation (see tests/vm/README.md, "L1 stalls").
-l1_cmdline+=" transparent_hugepage=never init_on_alloc=0 ${VOIDBOX_VMTEST_KERNEL_ARGS:-}"
+# transparent huge page inside the page allocator (Debian: init_on_alloc=1)
+# during a KVM page fault of the guest, a loop with no preemption point that
+# took the emulated CPU over 20 s. Without init_on_alloc the huge page is
+# zeroed by clear_huge_page(), which yields between its 4 KiB pages. Huge
+# pages stay: without them L2 boots took 2-3x as long (tests/vm/README.md).
+l1_cmdline+=" init_on_alloc=0 ${VOIDBOX_VMTEST_KERNEL_ARGS:-}"
 # shellcheck disable=SC2054 # commas separate QEMU sub-options, not elements
 # q35 rather than pc: its virtio-pci devices get their interrupts without the
 # legacy ACPI PCI-link setup, which costs about 0.5 s per device under TCG.
