@@ -142,7 +142,7 @@ int run_exec(std::span<const std::string> args) {
   // cannot be held against a host posix_spawn.
   constexpr Target kExecRatio{"exec-ratio-vs-posix-spawn", "x", 1.5, 0.2};
   TargetReport targets;
-  if (!(*box)->choice().vm) {
+  if (!(*box)->info().vm) {
     targets.check(kExecRatio, ratio);
   } else {
     TargetReport::not_judged(kExecRatio, ratio, "the target is for the process backend");
