@@ -112,10 +112,10 @@ TEST_F(FilesConformance, ConnectionServesOtherCallsWhileAnExecRuns) {
   std::mutex mu;
   std::string slow_out;
   ExecOutput slow{[&](std::span<const std::uint8_t> b) {
-                             std::lock_guard lock(mu);
-                             slow_out.append(reinterpret_cast<const char*>(b.data()), b.size());
-                           },
-                           [](std::span<const std::uint8_t>) {}};
+                    std::lock_guard lock(mu);
+                    slow_out.append(reinterpret_cast<const char*>(b.data()), b.size());
+                  },
+                  [](std::span<const std::uint8_t>) {}};
   auto slow_so_far = [&] {
     std::lock_guard lock(mu);
     return slow_out;

@@ -30,13 +30,13 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <regex>
 #include <sstream>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <thread>
