@@ -9,20 +9,12 @@ namespace {
 using voidbox::bench::Suite;
 
 constexpr Suite kSuites[] = {
-#ifdef VOIDBOX_BENCH_BOOT
     {"boot", "boot-to-guest-init time vs QEMU microvm; VMM overhead", voidbox::bench::run_boot},
-#endif
-#ifdef VOIDBOX_BENCH_EXEC
     {"exec", "exec round trip vs posix_spawn; serial execs; file RPC throughput",
      voidbox::bench::run_exec},
-#endif
-#ifdef VOIDBOX_BENCH_OCI
     {"oci", "pull+unpack vs skopeo copy + umoci unpack", voidbox::bench::run_oci},
-#endif
-#ifdef VOIDBOX_BENCH_DEVICES
     {"devices", "virtio-blk read and vsock MB/s, exits per MiB: sync vs event device path",
      voidbox::bench::run_devices},
-#endif
     {nullptr, nullptr, nullptr},
 };
 
