@@ -251,10 +251,17 @@ chmod 0700 "$root/root"
 find "$root" -exec touch -h -d "@$epoch" {} +
 
 mkdir -p "$(dirname "$out")"
-tmp_out=$out.tmp.$$
+# Unique names, not $$: builds in two VM-test L1s share the cache over 9p
+# and, booted alike, can have the same PID. Hidden, so that the runtime's
+# newest-initramfs lookup never picks a half-written image; each rename is
+# atomic, so a reader sees the old image or the new one, never a part.
+tmp_out=$(mktemp "$(dirname "$out")/.$(basename "$out").XXXXXX")
+tmp_manifest=$(mktemp "$(dirname "$manifest")/.$(basename "$manifest").XXXXXX")
+trap 'rm -rf "$stage"; rm -f "$tmp_out" "$tmp_manifest"' EXIT
 (cd "$root" && find . -mindepth 1 -print0 | sort -z |
   cpio --null --create --format=newc --reproducible --owner=0:0 --quiet) |
   gzip -9 -n >"$tmp_out"
+chmod 0644 "$tmp_out"
 mv -f "$tmp_out" "$out"
 
 {
@@ -265,6 +272,8 @@ mv -f "$tmp_out" "$out"
   printf 'busybox %s %s\n' "$(sha256sum <"$busybox" | cut -d' ' -f1)" "$busybox"
   printf 'source_date_epoch %s\n' "$epoch"
   for m in "${mod_order[@]}"; do printf 'module %s\n' "$m"; done
-} >"$manifest"
+} >"$tmp_manifest"
+chmod 0644 "$tmp_manifest"
+mv -f "$tmp_manifest" "$manifest"
 say "wrote $out ($(du -h "$out" | cut -f1))"
 emit

@@ -135,7 +135,12 @@ resolve_latest() {
   # "linux-image-6.1.0-56-amd64 (= 6.1.192-2)" or a list: take the first image.
   [[ $deps =~ linux-image-([0-9][^ ,|\(\)]*) ]] || return 1
   krel=${BASH_REMATCH[1]}
-  if printf '%s\n' "$krel" >"$memo.$$"; then mv -f "$memo.$$" "$memo"; fi
+  # A unique name, not $$: two VM-test L1s share the cache and can have
+  # the same PID. The memo is only a shortcut, so failing to keep it is fine.
+  local tmp
+  if tmp=$(mktemp "$memo.XXXXXX" 2>/dev/null); then
+    if printf '%s\n' "$krel" >"$tmp" && chmod 0644 "$tmp" && mv -f "$tmp" "$memo"; then :; else rm -f "$tmp"; fi
+  fi
   printf '%s\n' "$krel"
 }
 

@@ -56,6 +56,8 @@ std::optional<fs::path> newest_cached_initramfs(const fs::path& dir) {
       it.disable_recursion_pending();
       continue;
     }
+    // Hidden names are images still being written (scripts/build-guest-image.sh).
+    if (it->path().filename().string().starts_with(".")) continue;
     if (!it->is_regular_file(ec) || !looks_like_initramfs(it->path())) continue;
     if (!best || mtime(it->path()) > mtime(*best)) best = it->path();
   }

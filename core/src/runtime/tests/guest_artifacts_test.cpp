@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -73,6 +74,17 @@ TEST_F(GuestArtifactsTest, SkipsAKernelFetchStillInProgress) {
   const fs::path done = touch("kernels/6.1.0-old/vmlinuz");
   touch("kernels/.6.1.0-new.partial/vmlinuz");
   auto got = voidbox::runtime::newest_cached_kernel(root_ / "voidbox/kernels");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, done);
+}
+
+TEST_F(GuestArtifactsTest, SkipsAnImageStillBeingWritten) {
+  // build-guest-image.sh writes a hidden file beside the image and renames
+  // it over the image when done; the half-written one is the newest file.
+  const fs::path done = touch("images/6.1.0-test/voidbox-initramfs-6.1.0-test.cpio.gz");
+  const fs::path partial = touch("images/6.1.0-test/.voidbox-initramfs-6.1.0-test.cpio.gz.Ab12Cd");
+  fs::last_write_time(partial, fs::last_write_time(done) + std::chrono::seconds(5));
+  auto got = voidbox::runtime::newest_cached_initramfs(root_ / "voidbox/images");
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(*got, done);
 }
