@@ -1,12 +1,14 @@
 #include "voidbox/virtio/plugin_device.hpp"
 
 #include <bit>
+#include <cstddef>
 
 namespace voidbox::virtio {
 
 std::expected<std::unique_ptr<PluginDevice>, std::string> PluginDevice::create(
     const vb_device_vtable* vt, std::string_view config_json) {
-  if (vt == nullptr || vt->struct_size < sizeof(vb_device_vtable)) {
+  // ABI 1.1 vtables end at destroy; the network entries came in 1.2.
+  if (vt == nullptr || vt->struct_size < offsetof(vb_device_vtable, frame_port)) {
     return std::unexpected(std::string("device vtable too small or missing"));
   }
   if (!vt->create || !vt->device_type || !vt->num_queues || !vt->queue_max_size || !vt->features ||
@@ -124,6 +126,19 @@ void PluginDevice::queue_notify(std::uint16_t queue) {
 void PluginDevice::reset() {
   vtable_->reset(device_);
   interrupt_ = nullptr;
+}
+
+bool PluginDevice::has_frames() const {
+  return vtable_->struct_size >= sizeof(vb_device_vtable) && vtable_->frame_port != nullptr &&
+         vtable_->set_peer != nullptr && vtable_->frame_port(device_) != nullptr;
+}
+
+const vb_frame_port* PluginDevice::frame_port() const {
+  return has_frames() ? vtable_->frame_port(device_) : nullptr;
+}
+
+void PluginDevice::set_peer(const vb_frame_port* peer) {
+  if (has_frames()) vtable_->set_peer(device_, peer);
 }
 
 }  // namespace voidbox::virtio

@@ -9,6 +9,7 @@
 
 #include "voidbox/abi/device.h"
 #include "voidbox/abi/image_source.h"
+#include "voidbox/abi/transport.h"
 #include "voidbox/plugin/loader.hpp"
 
 namespace voidbox::plugin {
@@ -81,6 +82,12 @@ std::string vtable_rejection(vb_kind kind, const void* vtable) {
       constexpr std::size_t needed = offsetof(vb_device_vtable, destroy) + sizeof(void*);
       if (size < needed) return table_rejection("device", size, needed, "");
       const auto& t = *static_cast<const vb_device_vtable*>(vtable);
+      // ABI 1.2's network entries: both or neither (neither: not a network device).
+      constexpr std::size_t v1_2 = offsetof(vb_device_vtable, set_peer) + sizeof(void*);
+      if (size >= v1_2 && (t.frame_port == nullptr) != (t.set_peer == nullptr)) {
+        return std::string("device vtable has a null '") +
+               (t.frame_port == nullptr ? "frame_port" : "set_peer") + "' but not the other";
+      }
       return table_rejection(
           "device", size, needed,
           first_null(
@@ -107,7 +114,16 @@ std::string vtable_rejection(vb_kind kind, const void* vtable) {
               VB_ENTRY(vb_image_source_vtable, list), VB_ENTRY(vb_image_source_vtable, remove),
               VB_ENTRY(vb_image_source_vtable, prune), VB_ENTRY(vb_image_source_vtable, destroy)));
     }
-    case VB_KIND_TRANSPORT:
+    case VB_KIND_TRANSPORT: {
+      constexpr std::size_t needed = offsetof(vb_transport_vtable, destroy) + sizeof(void*);
+      if (size < needed) return table_rejection("transport", size, needed, "");
+      const auto& t = *static_cast<const vb_transport_vtable*>(vtable);
+      return table_rejection(
+          "transport", size, needed,
+          first_null(t, VB_ENTRY(vb_transport_vtable, create), VB_ENTRY(vb_transport_vtable, port),
+                     VB_ENTRY(vb_transport_vtable, start), VB_ENTRY(vb_transport_vtable, describe),
+                     VB_ENTRY(vb_transport_vtable, destroy)));
+    }
     case VB_KIND_SKILL:
       // No ABI header defines these tables yet: only that there is room for
       // one function.

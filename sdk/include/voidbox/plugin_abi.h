@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 #define VOIDBOX_ABI_MAJOR 1u
-#define VOIDBOX_ABI_MINOR 1u
+#define VOIDBOX_ABI_MINOR 2u
 /*
  * Fingerprints of the ABI headers (this file and voidbox/abi/ *.h, comments
  * and whitespace ignored), oldest first, one per released ABI version.
@@ -45,7 +45,7 @@ extern "C" {
  * then APPEND ", <major>.<minor>=<hash>" with the hash the test prints. An
  * entry that shipped is never edited.
  */
-#define VOIDBOX_ABI_FINGERPRINTS "1.0=d66fcb04ca3f8da0, 1.1=6c01c41dbef04ac6"
+#define VOIDBOX_ABI_FINGERPRINTS "1.0=d66fcb04ca3f8da0, 1.1=6c01c41dbef04ac6, 1.2=de1d25ec828a07b9"
 
 #if defined(__GNUC__)
 #define VOIDBOX_PLUGIN_EXPORT __attribute__((visibility("default")))

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "voidbox/abi/transport.h"
 #include "voidbox/plugin_abi.h"
 
 #ifdef __cplusplus
@@ -103,6 +104,19 @@ typedef struct vb_device_vtable {
    * touches guest memory or calls signal any more. */
   void (*reset)(vb_device* device);
   void (*destroy)(vb_device* device);
+
+  /* ABI 1.2: network devices (voidbox/abi/transport.h). A vtable whose
+   * struct_size ends before these, or whose entries are NULL, is not a
+   * network device. */
+
+  /* Where frames for the guest go; valid until destroy. Thread-safe to call
+   * once the device exists, even before activate (frames that arrive while the
+   * driver is not ready are dropped). NULL for devices without frames. */
+  const vb_frame_port* (*frame_port)(vb_device* device);
+  /* Where the device sends the guest's frames. `peer` is borrowed until the
+   * next set_peer call or destroy. set_peer(device, NULL) returns only once no
+   * device thread is inside peer->send any more. */
+  void (*set_peer)(vb_device* device, const vb_frame_port* peer);
 } vb_device_vtable;
 
 #ifdef __cplusplus

@@ -17,6 +17,7 @@
 
 #include "voidbox/abi/device.h"
 #include "voidbox/abi/image_source.h"
+#include "voidbox/abi/transport.h"
 #include "voidbox/plugin_abi.h"
 #include "voidbox/sdk/error.hpp"
 #include "voidbox/sdk/guard.hpp"
@@ -89,6 +90,10 @@ class Registrar {
   // `name` is what a VM config's devices[].type names, e.g. "virtio-blk".
   Result<> add_device(const char* name, const vb_device_vtable* vtable) const {
     return add(VB_KIND_DEVICE, name, vtable);
+  }
+  // `name` is what a VM config's network.transport names, e.g. "slirp".
+  Result<> add_transport(const char* name, const vb_transport_vtable* vtable) const {
+    return add(VB_KIND_TRANSPORT, name, vtable);
   }
   Result<> add_image_source(const char* name, const vb_image_source_vtable* vtable) const {
     return add(VB_KIND_IMAGE_SOURCE, name, vtable);

@@ -12,6 +12,7 @@
 // Every entry point catches all exceptions: nothing C++ crosses the boundary.
 #pragma once
 
+#include <concepts>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -200,17 +201,66 @@ inline void destroy(vb_device* d) noexcept {
   delete handle(d);
 }
 
+// Network devices (voidbox/abi/transport.h) also provide
+//   const vb_frame_port* frame_port();          // frames for the guest
+//   void set_peer(const vb_frame_port* peer);   // where guest frames go
+template <typename DeviceT>
+concept FrameDevice = requires(DeviceT& d, const vb_frame_port* peer) {
+  { d.frame_port() } -> std::same_as<const vb_frame_port*>;
+  d.set_peer(peer);
+};
+
+template <typename DeviceT>
+const vb_frame_port* frame_port(vb_device* d) noexcept {
+  return static_cast<DeviceT*>(handle(d)->device.get())->frame_port();
+}
+template <typename DeviceT>
+void set_peer(vb_device* d, const vb_frame_port* peer) noexcept {
+  try {
+    static_cast<DeviceT*>(handle(d)->device.get())->set_peer(peer);
+  } catch (...) {
+  }
+}
+
+template <typename DeviceT>
+constexpr auto frame_port_entry() {
+  if constexpr (FrameDevice<DeviceT>) {
+    return &frame_port<DeviceT>;
+  } else {
+    return static_cast<const vb_frame_port* (*)(vb_device*)>(nullptr);
+  }
+}
+template <typename DeviceT>
+constexpr auto set_peer_entry() {
+  if constexpr (FrameDevice<DeviceT>) {
+    return &set_peer<DeviceT>;
+  } else {
+    return static_cast<void (*)(vb_device*, const vb_frame_port*)>(nullptr);
+  }
+}
+
 }  // namespace plugin_detail
 
 // A vtable with static storage for DeviceT (see the example at the top).
 template <typename DeviceT>
 const vb_device_vtable* device_vtable() {
   static const vb_device_vtable vtable = {
-      sizeof(vb_device_vtable),     &plugin_detail::create<DeviceT>, &plugin_detail::device_type,
-      &plugin_detail::num_queues,   &plugin_detail::queue_max_size,  &plugin_detail::features,
-      &plugin_detail::ack_features, &plugin_detail::config_size,     &plugin_detail::config_read,
-      &plugin_detail::config_write, &plugin_detail::activate,        &plugin_detail::queue_notify,
-      &plugin_detail::reset,        &plugin_detail::destroy,
+      sizeof(vb_device_vtable),
+      &plugin_detail::create<DeviceT>,
+      &plugin_detail::device_type,
+      &plugin_detail::num_queues,
+      &plugin_detail::queue_max_size,
+      &plugin_detail::features,
+      &plugin_detail::ack_features,
+      &plugin_detail::config_size,
+      &plugin_detail::config_read,
+      &plugin_detail::config_write,
+      &plugin_detail::activate,
+      &plugin_detail::queue_notify,
+      &plugin_detail::reset,
+      &plugin_detail::destroy,
+      plugin_detail::frame_port_entry<DeviceT>(),
+      plugin_detail::set_peer_entry<DeviceT>(),
   };
   return &vtable;
 }

@@ -38,6 +38,11 @@ class PluginDevice final : public Device {
   void queue_notify(std::uint16_t queue) override;
   void reset() override;
 
+  // Network devices (voidbox/abi/transport.h); false/NULL/no-op otherwise.
+  bool has_frames() const;
+  const vb_frame_port* frame_port() const;
+  void set_peer(const vb_frame_port* peer);
+
  private:
   PluginDevice(const vb_device_vtable* vtable, vb_device* device);
   static void on_signal(void* ctx, std::uint32_t kind, std::uint32_t queue);
