@@ -103,7 +103,12 @@ struct SandboxConfig {
   std::optional<std::string> initramfs;
   std::uint32_t memory_mb = 1024;
   std::uint32_t vcpus = 1;
-  bool network = false;
+  // enabled false: no NIC at all. Otherwise user-mode networking with this
+  // egress policy and these port forwards (host port 0: pick a free one).
+  spec::NetworkPolicy network;
+  // "HOST:PORT" of the DNS server the policy resolver asks (allow_domains);
+  // unset: the host's first resolv.conf nameserver.
+  std::optional<std::string> dns_upstream;
   // Added to every command's environment; a request's own entries win.
   std::map<std::string, std::string> env;
   // Where the per-sandbox state directory goes; unset: $XDG_RUNTIME_DIR/voidbox,
@@ -120,6 +125,8 @@ struct SandboxInfo {
   std::string initramfs;
   std::string guest_kernel;  // uname -r inside the guest
   std::filesystem::path state_dir;
+  // The network's port forwards with the host ports actually bound.
+  std::vector<spec::PortForward> published_ports;
 };
 
 // Called with each warning (e.g. "falling back to the process backend").

@@ -78,6 +78,10 @@ std::vector<EnvOverride> apply_env_overrides(RunSpec& spec, const EnvLookup& loo
 std::string spec_to_json(const RunSpec& spec);
 std::string spec_to_yaml(const RunSpec& spec);
 
+// One `sandbox.network.ports` entry as `--publish` takes it: "HOST:GUEST",
+// "HOST:GUEST/udp" or "ADDRESS:HOST:GUEST"; the message says what is wrong.
+std::expected<PortForward, std::string> parse_port_forward(std::string_view text);
+
 // Short description for `validate`: "kind workflow, 3 steps".
 std::string spec_summary(const RunSpec& spec);
 

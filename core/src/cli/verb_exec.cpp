@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/network_flags.hpp"
 #include "cli/verb.hpp"
 #include "voidbox/runtime.hpp"
 
@@ -36,9 +37,14 @@ constexpr int kExitNotFound = 127;       // no such program
 
 constexpr const char* kUsage =
     "usage: voidbox exec [--backend auto|kvm|process] [--memory MB] [--vcpus N]\n"
-    "                    [--env K=V]... [--workdir DIR] [--timeout S] -- PROGRAM [ARGS...]\n\n"
+    "                    [--env K=V]... [--workdir DIR] [--timeout S]\n"
+    "                    [--network] [--publish [ADDR:]HOST:GUEST[/udp]]... -- PROGRAM "
+    "[ARGS...]\n\n"
     "Runs PROGRAM in a fresh sandbox and removes the sandbox afterwards. Output is\n"
-    "streamed as it is produced; stdin is forwarded when it is not a terminal.\n\n"
+    "streamed as it is produced; stdin is forwarded when it is not a terminal.\n"
+    "The guest has no network unless --network or --publish is given; then it has\n"
+    "eth0 10.0.2.15, and 10.0.2.2:PORT reaches this host's 127.0.0.1:PORT. Published\n"
+    "ports are printed on stderr (with --output json as a JSON line).\n\n"
     "Backends:\n"
     "  auto     a KVM micro-VM when this host can boot one (backend plugin, /dev/kvm,\n"
     "           guest kernel and initramfs found), else 'process' with a warning\n"
@@ -191,6 +197,7 @@ int run_exec(VerbContext& ctx) {
       "timeout", po::value(&timeout_s), "seconds before the command is killed (exit 124)")(
       "kernel", po::value<std::string>(), "guest kernel (VM backends)")(
       "initramfs", po::value<std::string>(), "guest initramfs (VM backends)");
+  add_network_options(options);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(option_args).options(options).run(), vm);
@@ -210,6 +217,7 @@ int run_exec(VerbContext& ctx) {
     ctx.err << "voidbox exec: no PROGRAM given\n" << kUsage;
     return kExitUsage;
   }
+  if (!apply_network_options(vm, config.network, ctx.err)) return kExitUsage;
   ExecRequest request;
   request.program = command.front();
   request.args.assign(command.begin() + 1, command.end());
@@ -236,6 +244,16 @@ int run_exec(VerbContext& ctx) {
   if (!sandbox) {
     ctx.err << "voidbox exec: " << sandbox.error().message << "\n";
     return kExitRuntimeFailed;
+  }
+  if (const auto& ports = (*sandbox)->info().published_ports; !ports.empty()) {
+    if (ctx.global.output == OutputFormat::json) {
+      ctx.err << boost::json::serialize(boost::json::object{{"event", "ports_published"},
+                                                            {"ports", published_ports_json(ports)}})
+              << "\n"
+              << std::flush;
+    } else {
+      print_published_ports(ctx.err, ports);
+    }
   }
   const bool forward_stdin = ::isatty(STDIN_FILENO) == 0;
   request.stdin_open = forward_stdin;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/network_flags.hpp"
 #include "cli/verb.hpp"
 #include "voidbox/runtime.hpp"
 #include "voidbox/spec_parser.hpp"
@@ -29,13 +30,16 @@ namespace json = boost::json;
 
 constexpr const char* kUsage =
     "usage: voidbox [--output human|json] run --file SPEC [--backend auto|kvm|process]\n"
-    "                                         [--input TEXT]\n\n"
+    "                                         [--input TEXT] [--network]\n"
+    "                                         [--publish [ADDR:]HOST:GUEST[/udp]]...\n\n"
     "Runs a spec. kind: workflow runs its steps as a DAG in one shared sandbox and\n"
     "prints the output step's stdout; kind: sandbox boots, runs `echo ready` and waits\n"
     "for Ctrl-C. Progress goes to stderr; with --output json, stdout carries one JSON\n"
     "event per line instead, the last one {\"event\":\"run_finished\",...,\"output\":...}.\n\n"
     "--backend process runs NO VM (local namespaced processes, NOT a security\n"
-    "boundary); auto falls back to it, with a warning, when no VM can boot.\n";
+    "boundary); auto falls back to it, with a warning, when no VM can boot.\n\n"
+    "--network and --publish add to the spec's sandbox.network; the ports actually\n"
+    "bound are printed once the sandbox is ready (JSON: sandbox_ready.published_ports).\n";
 
 int g_interrupt_pipe[2] = {-1, -1};
 extern "C" void on_interrupt(int) {
@@ -79,10 +83,12 @@ class Reporter final : public RunObserver {
       event({{"event", "sandbox_ready"},
              {"backend", box.backend},
              {"vm", box.vm},
-             {"guest_kernel", box.guest_kernel}});
+             {"guest_kernel", box.guest_kernel},
+             {"published_ports", published_ports_json(box.published_ports)}});
     } else {
       ctx_.err << "voidbox: sandbox ready on backend '" << box.backend << "'"
                << (box.vm ? "" : " (NO VM)") << "\n";
+      print_published_ports(ctx_.err, box.published_ports);
     }
     if (on_ready_) on_ready_();
   }
@@ -144,6 +150,7 @@ int run_run(VerbContext& ctx) {
                                                     "spec file (.yaml/.yml or .json)")(
       "backend", po::value<std::string>()->default_value("auto"), "auto, kvm or process")(
       "input", po::value<std::string>(), "text given to the run (stdin of the first steps)");
+  add_network_options(options);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(ctx.args).options(options).run(), vm);
@@ -169,6 +176,7 @@ int run_run(VerbContext& ctx) {
   for (const auto& d : loaded->warnings) ctx.err << spec::format_diagnostic(d) << "\n";
   spec::RunSpec& spec = loaded->spec;
   spec::apply_env_overrides(spec);
+  if (!apply_network_options(vm, spec.sandbox.network, ctx.err)) return kExitUsage;
 
   // kind: sandbox waits for Ctrl-C; the handler is armed once the sandbox
   // is ready, before "ready" is printed, so a Ctrl-C right after it counts.

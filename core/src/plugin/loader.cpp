@@ -13,6 +13,14 @@
 namespace voidbox::plugin {
 namespace {
 
+bool has_candidate_prefix(const std::string& file_name, const std::vector<std::string>& prefixes) {
+  if (prefixes.empty()) return true;
+  for (const auto& prefix : prefixes) {
+    if (file_name.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 namespace fs = std::filesystem;
 using detail::LoadedPlugin;
 
@@ -138,7 +146,7 @@ void Loader::load_directory(const fs::path& dir) {
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path& path = it->path();
     if (path.extension() != ".so") continue;
-    if (!path.filename().string().starts_with(impl_->options.file_prefix)) continue;
+    if (!has_candidate_prefix(path.filename().string(), impl_->options.file_prefixes)) continue;
     std::error_code type_ec;
     if (!it->is_regular_file(type_ec)) {
       impl_->fail(path, "not a regular file");

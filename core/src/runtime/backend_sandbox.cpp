@@ -7,6 +7,7 @@
 #include <deque>
 #include <fstream>
 
+#include "runtime/network_mapping.hpp"
 #include "runtime/secret.hpp"
 #include "voidbox/sandbox.hpp"
 
@@ -18,7 +19,8 @@ namespace json = boost::json;
 constexpr std::int32_t kStopTimeoutMs = 3000;
 
 std::string vm_config_json(const SandboxConfig& config, const BackendChoice& choice,
-                           const std::filesystem::path& state, const protocol::Secret& secret) {
+                           const std::filesystem::path& state, const protocol::Secret& secret,
+                           const std::vector<spec::PortForward>& ports) {
   json::object o;
   o["name"] = config.name;
   if (choice.artifacts) {
@@ -38,7 +40,7 @@ std::string vm_config_json(const SandboxConfig& config, const BackendChoice& cho
   o["state_dir"] = state.string();
   o["vsock_cid"] = 3;
   o["serial_log"] = (state / "console.log").string();
-  o["network"] = config.network;
+  o["network"] = network_vm_config(config.network, ports, config.dns_upstream);
   return json::serialize(o);
 }
 
@@ -86,9 +88,26 @@ Result<std::unique_ptr<BackendSandbox>> BackendSandbox::create(const SandboxConf
   auto secret = generate_secret();
   if (!secret) return std::unexpected(sandbox_error(secret.error()));
 
+  std::vector<spec::PortForward> ports;
+  if (config.network.enabled && !choice->vm) {
+    // The process backend runs the agent in an empty network namespace.
+    if (!config.network.ports.empty()) {
+      return std::unexpected(sandbox_error(
+          "backend '" + choice->backend +
+          "' has no guest network, so it cannot publish ports; use a VM backend (--backend kvm)"));
+    }
+    if (warn) warn("backend '" + choice->backend + "' has no guest network; network is off");
+  } else if (config.network.enabled) {
+    auto chosen = choose_host_ports(config.network.ports);
+    if (!chosen) return std::unexpected(sandbox_error(chosen.error()));
+    ports = std::move(*chosen);
+  }
+
   std::unique_ptr<BackendSandbox> box(
       new BackendSandbox(std::move(*choice), std::move(*state), config.env));
-  auto vm = factory->create(vm_config_json(config, box->choice_, box->info_.state_dir, *secret));
+  box->info_.published_ports = ports;
+  auto vm =
+      factory->create(vm_config_json(config, box->choice_, box->info_.state_dir, *secret, ports));
   if (!vm) {
     return std::unexpected(sandbox_error("backend '" + box->choice_.backend +
                                          "' could not create the VM: " + vm.error().message));

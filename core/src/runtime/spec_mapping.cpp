@@ -31,7 +31,10 @@ SandboxConfig sandbox_config_for(const spec::RunSpec& spec, const HostEnv& host)
   c.initramfs = spec.sandbox.initramfs;
   c.memory_mb = spec.sandbox.memory_mb;
   c.vcpus = spec.sandbox.vcpus;
-  c.network = spec.sandbox.network.enabled;
+  c.network = spec.sandbox.network;
+  if (auto upstream = host("VOIDBOX_DNS_UPSTREAM"); upstream && !upstream->empty()) {
+    c.dns_upstream = *upstream;
+  }
   c.env = resolve_env(spec.sandbox.env, host);
   return c;
 }

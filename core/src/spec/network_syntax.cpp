@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "voidbox/spec_parser.hpp"
+
 namespace voidbox::spec::detail {
 namespace {
 
@@ -201,3 +203,11 @@ void check_network_policy(
 }
 
 }  // namespace voidbox::spec::detail
+
+namespace voidbox::spec {
+
+std::expected<PortForward, std::string> parse_port_forward(std::string_view text) {
+  return detail::check_port_forward(text);
+}
+
+}  // namespace voidbox::spec

@@ -22,6 +22,7 @@
 #include "listener.hpp"
 #include "log.hpp"
 #include "modules.hpp"
+#include "network_setup.hpp"
 
 namespace agent = voidbox::agent;
 namespace pr = voidbox::protocol;
@@ -229,6 +230,12 @@ int main(int argc, char** argv) {
     VB_LOG_INFO("modules: %zu loaded, %zu already present, %zu failed in %lld ms", report.loaded,
                 report.already, report.failed.size(), ms);
     for (const auto& f : report.failed) VB_LOG_WARN("module %s", f.c_str());
+    const agent::NetworkSetup network = agent::configure_network();
+    if (network.ok) {
+      VB_LOG_INFO("%s", network.summary.c_str());
+    } else {
+      VB_LOG_WARN("%s", network.summary.c_str());
+    }
   }
 
   if (auto hex = pr::cmdline_value(cmdline, pr::kCmdlineSecretKey)) {

@@ -6,7 +6,8 @@
 //   voidbox-vmm CONFIG.json
 //
 // Files in state_dir: vsock.sock (hybrid vsock), exit.json (how it ended),
-// vmm-stats.json (CPU ms to first KVM_RUN, boot-ready time, guest RAM maps).
+// vmm-stats.json (CPU ms to first KVM_RUN, boot-ready time, guest RAM maps,
+// the network transport's description: forwards, counters, denials).
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
@@ -64,7 +65,7 @@ double ms_since_start(std::int64_t ns) {
   return ns == 0 ? -1 : (ns - g_start_ns) / 1e6;
 }
 
-std::string stats_json(const Vm& vm) {
+std::string stats_json(const Vm& vm, const NetworkLink* network) {
   const BootStats s = vm.stats();
   std::ostringstream o;
   o << "{\"pid\":" << ::getpid() << ",\"first_kvm_run_ms\":" << ms_since_start(s.first_kvm_run_ns)
@@ -76,7 +77,9 @@ std::string stats_json(const Vm& vm) {
       << ",\"size\":" << r.size << "}";
     first = false;
   }
-  o << "]}\n";
+  o << "]";
+  if (network != nullptr) o << ",\"network\":" << network->describe();
+  o << "}\n";
   return o.str();
 }
 
@@ -120,9 +123,9 @@ int run(const std::string& config_path) {
               config->memory_mb, config->vcpus,     config->serial_log};
   auto vm = Vm::create(spec);
   if (!vm) return finish(exit_fd.get(), VmEnd::kInternalError, vm.error().message);
-  if (auto r = attach_virtio_devices(**vm, *config); !r) {
-    return config_error(exit_fd.get(), r.error().message);
-  }
+  auto attached = attach_virtio_devices(**vm, *config);
+  if (!attached) return config_error(exit_fd.get(), attached.error().message);
+  const NetworkLink* network = attached->network.get();
   if (auto r = (*vm)->boot(); !r)
     return finish(exit_fd.get(), VmEnd::kInternalError, r.error().message);
 
@@ -155,7 +158,7 @@ int run(const std::string& config_path) {
                   << " ms after VMM start\n";
       }
       reported = s;
-      rewrite(stats_fd.get(), stats_json(**vm));
+      rewrite(stats_fd.get(), stats_json(**vm, network));
     }
     // A console panic with panic=-1 resets at once; if the guest was told to
     // hang instead, end it after a grace period that lets the trace print.
@@ -175,9 +178,11 @@ int run(const std::string& config_path) {
         finish(exit_fd.get(), outcome.end, outcome.detail + "; " + stuck + " did not stop");
     ::_exit(status);
   }
-  rewrite(stats_fd.get(), stats_json(**vm));
+  rewrite(stats_fd.get(), stats_json(**vm, network));
+  if (network != nullptr) std::cerr << "voidbox-vmm: network: " << network->describe() << "\n";
   const std::int64_t vcpus_done = monotonic_ns();
-  vm->reset();  // devices join their threads, then guest RAM is unmapped
+  attached->network.reset();  // unhooks the NIC, then stops the transport
+  vm->reset();                // devices join their threads, then guest RAM is unmapped
   std::cerr << "voidbox-vmm: teardown: vCPUs " << (vcpus_done - ended_ns) / 1000000
             << " ms, devices " << (monotonic_ns() - vcpus_done) / 1000000 << " ms\n";
   return finish(exit_fd.get(), outcome.end, outcome.detail);

@@ -93,9 +93,10 @@ struct LoaderOptions {
   LogSink log;  // empty: messages are dropped
   // Also log each failure as a warning (`plugins list` prints them itself).
   bool log_failures = true;
-  // Only files whose name starts with this are candidates; the rest are not
-  // opened and not reported (voidbox-vmm loads "libdevice-" files only).
-  std::string file_prefix;
+  // Only files whose name starts with one of these are candidates; the rest
+  // are not opened and not reported (voidbox-vmm loads "libdevice-" and
+  // "libnet-" files only). Empty: every .so file.
+  std::vector<std::string> file_prefixes;
 };
 
 class Loader {

@@ -220,7 +220,7 @@ TEST(RuntimeDispatch, TheSandboxBlockAndHostEnvMapToTheSandboxAndItsCommands) {
   EXPECT_EQ(c.backend, "process");
   EXPECT_EQ(c.memory_mb, 2048u);
   EXPECT_EQ(c.vcpus, 3u);
-  EXPECT_TRUE(c.network);
+  EXPECT_TRUE(c.network.enabled);
   EXPECT_EQ(c.mode, spec::SandboxMode::local);
   EXPECT_EQ(c.kernel, std::optional<std::string>("/spec/vmlinux"));
   EXPECT_FALSE(c.initramfs);

@@ -8,7 +8,7 @@ namespace {
 
 plugin::LoaderOptions vmm_loader_options() {
   plugin::LoaderOptions options;
-  options.file_prefix = "libdevice-";
+  options.file_prefixes = {"libdevice-", "libnet-"};
   options.log = [](vb_log_level level, std::string_view component, std::string_view message) {
     if (level >= VB_LOG_WARN) std::cerr << "voidbox-vmm: " << component << ": " << message << "\n";
   };
@@ -17,11 +17,15 @@ plugin::LoaderOptions vmm_loader_options() {
 
 DeviceFactories collect(const plugin::Loader& loader) {
   DeviceFactories::Map by_type;
+  DeviceFactories::TransportMap transports;
   for (const auto& factory : loader.factories()) {
-    if (factory.kind != VB_KIND_DEVICE) continue;
-    by_type.emplace(factory.name, static_cast<const vb_device_vtable*>(factory.vtable));
+    if (factory.kind == VB_KIND_DEVICE) {
+      by_type.emplace(factory.name, static_cast<const vb_device_vtable*>(factory.vtable));
+    } else if (factory.kind == VB_KIND_TRANSPORT) {
+      transports.emplace(factory.name, static_cast<const vb_transport_vtable*>(factory.vtable));
+    }
   }
-  return DeviceFactories(std::move(by_type), loader.failures());
+  return DeviceFactories(std::move(by_type), std::move(transports), loader.failures());
 }
 
 }  // namespace

@@ -45,6 +45,34 @@ Result<std::uint64_t> get_uint(const json::object& o, std::string_view key, std:
   return n;
 }
 
+// `true`/`false`, or an object (enabled) naming the transport and carrying
+// the device's and the transport's own configs.
+Result<NetworkConfig> parse_network(const json::value& v) {
+  NetworkConfig n;
+  if (v.is_bool()) {
+    n.enabled = v.as_bool();
+    return n;
+  }
+  if (!v.is_object()) return fail("VM config: \"network\" must be a boolean or an object");
+  const auto& o = v.as_object();
+  n.enabled = true;
+  for (const auto& [key, value] : o) {
+    if (key == "transport") {
+      if (!value.is_string() || value.as_string().empty()) {
+        return fail("VM config: \"network.transport\" must be a non-empty string");
+      }
+      n.transport = std::string(value.as_string());
+    } else if (key == "transport_config" || key == "device_config") {
+      if (!value.is_object()) {
+        return fail("VM config: \"network." + std::string(key) + "\" must be an object");
+      }
+      (key == "transport_config" ? n.transport_config_json : n.device_config_json) =
+          json::serialize(value);
+    }
+  }
+  return n;
+}
+
 }  // namespace
 
 Result<VmConfig> parse_vm_config(std::string_view text) {
@@ -75,8 +103,9 @@ Result<VmConfig> parse_vm_config(std::string_view text) {
   VB_TRY_ASSIGN(n, get_uint(o, "vsock_cid", 3, 3, 0xfffffffeu));
   c.vsock_cid = static_cast<std::uint32_t>(n);
   if (const auto* v = o.if_contains("network"); v != nullptr && !v->is_null()) {
-    if (!v->is_bool()) return fail("VM config: \"network\" must be a boolean");
-    c.network = v->as_bool();
+    auto network = parse_network(*v);
+    if (!network) return std::unexpected(network.error());
+    c.network = std::move(*network);
   }
   std::string path;
   VB_TRY_ASSIGN(path, get_string(o, "device_path", false));

@@ -25,6 +25,15 @@ struct DeviceConfig {
 // splits the two halves' costs).
 enum class DevicePath { kAuto, kSync, kEvent, kIoeventfd };
 
+// A virtio-net device (plugin type "virtio-net") joined to a transport
+// plugin (voidbox/abi/transport.h). Each config is the plugin's own JSON.
+struct NetworkConfig {
+  bool enabled = false;
+  std::string transport = "slirp";
+  std::string transport_config_json = "{}";
+  std::string device_config_json = "{}";
+};
+
 struct VmConfig {
   std::string name = "vm";
   std::string kernel;
@@ -36,7 +45,7 @@ struct VmConfig {
   std::string state_dir;
   std::uint32_t vsock_cid = 3;
   std::string serial_log;
-  bool network = false;
+  NetworkConfig network;  // JSON: false, true, or {transport, transport_config, device_config}
   std::vector<DeviceConfig> devices;
   DevicePath device_path = DevicePath::kAuto;  // "auto" | "sync" | "event" | "ioeventfd"
 };
