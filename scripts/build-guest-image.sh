@@ -28,7 +28,7 @@ applets=(
   date sleep find xargs dd stat chmod chown touch tar gzip gunzip zcat base64
   basename dirname readlink realpath which true false yes seq tee du df mount
   umount ps kill free uptime ip ifconfig route udhcpc wget nc vi less more diff
-  md5sum sha256sum expr timeout nproc mktemp tty stty clear reset hexdump od
+  md5sum sha256sum expr timeout nproc mktemp tty stty clear reset hexdump od nslookup
   xxd cmp comm fold tac rev sync insmod lsmod modprobe dmesg
 )
 
