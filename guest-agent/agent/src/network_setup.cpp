@@ -91,6 +91,23 @@ bool write_file(const char* path, const std::string& text) {
   return ok;
 }
 
+// Milliseconds until /sys/class/net/NAME/carrier read 1, or -1 after the
+// bound (the link stays configured; the summary says it had no carrier).
+int wait_for_carrier(const char* name) {
+  const std::string path = std::string("/sys/class/net/") + name + "/carrier";
+  constexpr int kStepMs = 5;
+  constexpr int kBoundMs = 5000;
+  for (int waited = 0; waited <= kBoundMs; waited += kStepMs) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    char c = 0;
+    const bool up = fd >= 0 && ::read(fd, &c, 1) == 1 && c == '1';
+    if (fd >= 0) ::close(fd);
+    if (up) return waited;
+    ::usleep(kStepMs * 1000);
+  }
+  return -1;
+}
+
 bool interface_exists(const char* name) {
   struct stat st {};
   return ::stat((std::string("/sys/class/net/") + name).c_str(), &st) == 0;
@@ -110,16 +127,14 @@ NetworkSetup configure_network(const GuestNetwork& net) {
     if (!problem.empty()) return {false, "network: " + problem};
     return {true, "network: none (no " + std::string(net.interface) + ")"};
   }
-  for (auto step : {+[](int fd, const GuestNetwork&n) {
-                      return set_address(fd, n.interface, n.address, n.netmask);
-                    },
-                    +[](int fd, const GuestNetwork&n) { return set_up(fd, n.interface); },
-                    +[](int fd, const GuestNetwork&n) {
-                      return add_default_route(fd, n.interface, n.gateway);
-                    }}) {
-    if (!problem.empty()) break;
-    problem = step(sock.get(), net);
-  }
+  // Up first, then the address once the driver reports carrier: virtio-net
+  // learns the link state from the device in deferred work after probe, and
+  // an address set before that was seen to leave eth0 without its routes.
+  if (problem.empty()) problem = set_up(sock.get(), net.interface);
+  const int carrier_ms = problem.empty() ? wait_for_carrier(net.interface) : -1;
+  if (problem.empty()) problem = set_address(sock.get(), net.interface, net.address, net.netmask);
+  if (problem.empty()) problem = add_default_route(sock.get(), net.interface, net.gateway);
+  if (problem.empty() && carrier_ms < 0) problem = std::string(net.interface) + " has no carrier";
   hosts += std::string(net.address) + "\t" + net.hostname + "\n";
   if (!write_file("/etc/hosts", hosts) ||
       !write_file("/etc/resolv.conf", std::string("nameserver ") + net.dns + "\n")) {
@@ -129,7 +144,8 @@ NetworkSetup configure_network(const GuestNetwork& net) {
   ::sethostname(net.hostname, std::strlen(net.hostname));
   if (!problem.empty()) return {false, "network: " + problem};
   return {true, std::string("network: ") + net.interface + " " + net.address + " via " +
-                    net.gateway + ", dns " + net.dns};
+                    net.gateway + ", dns " + net.dns + ", carrier after " +
+                    std::to_string(carrier_ms) + " ms"};
 }
 
 }  // namespace voidbox::agent
