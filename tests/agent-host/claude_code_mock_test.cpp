@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/credential_proxy.hpp"
 #include "agent/output_parser.hpp"
 #include "mock_anthropic.hpp"
 
@@ -152,6 +153,56 @@ TEST(ClaudeCodeHostTest, BashToolCallAgainstTheMockWritesTheFile) {
   EXPECT_EQ(result->tool_calls[0].name, "Bash");
   EXPECT_TRUE(result->tool_calls[0].has_result);
   EXPECT_EQ(parser.skipped_lines(), 0u);
+}
+
+// The same run with the credential proxy between claude-code and the mock:
+// claude-code holds only the placeholder, the mock sees the real key.
+TEST(ClaudeCodeHostTest, ThroughTheCredentialProxyTheUpstreamSeesTheRealKey) {
+  const std::string claude = claude_binary();
+  ASSERT_FALSE(claude.empty()) << "claude-code is not installed: run scripts/setup.sh";
+
+  TempDir tmp;
+  const fs::path home = tmp.path / "home", work = tmp.path / "work";
+  fs::create_directories(home);
+  fs::create_directories(work);
+  voidbox::testing::MockAnthropic mock(tmp.path, R"({"turns": [
+    {"content": [{"type": "tool_use", "name": "Bash",
+                  "input": {"command": "echo proxied > marker.txt", "description": "marker"}}]},
+    {"content": [{"type": "text", "text": "Done through the proxy."}]}]})");
+  auto placeholder = voidbox::agent::make_placeholder_token();
+  ASSERT_TRUE(placeholder);
+  voidbox::agent::CredentialProxy::Options options;
+  options.upstream = {mock.base_url(),
+                      {voidbox::agent::Credential::Scheme::x_api_key, kApiKey, false}};
+  options.placeholder = *placeholder;
+  auto proxy = voidbox::agent::CredentialProxy::start(options);
+  ASSERT_TRUE(proxy) << proxy.error();
+
+  const int status = run({claude, "-p", "Write the marker", "--output-format", "stream-json",
+                          "--verbose", "--dangerously-skip-permissions"},
+                         {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home.string(),
+                          "ANTHROPIC_BASE_URL=http://127.0.0.1:" + std::to_string((*proxy)->port()),
+                          "ANTHROPIC_API_KEY=" + *placeholder, "IS_SANDBOX=1",
+                          "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"},
+                         work, tmp.path / "stdout.jsonl", tmp.path / "stderr.txt");
+  ASSERT_EQ(status, 0) << "stderr: " << slurp(tmp.path / "stderr.txt");
+  EXPECT_EQ(slurp(work / "marker.txt"), "proxied\n");
+
+  const auto requests = mock.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.at("headers").as_object().at("x-api-key").as_string(),
+              voidbox::testing::MockAnthropic::fingerprint(kApiKey));
+  }
+  EXPECT_EQ((*proxy)->stats().forwarded, 2u);
+  EXPECT_EQ((*proxy)->stats().rejected_auth, 0u);
+  // Nothing claude-code wrote (its output, its HOME) holds the real key.
+  EXPECT_EQ(slurp(tmp.path / "stdout.jsonl").find(kApiKey), std::string::npos);
+  for (const auto& entry : fs::recursive_directory_iterator(home)) {
+    if (entry.is_regular_file()) {
+      EXPECT_EQ(slurp(entry.path()).find(kApiKey), std::string::npos) << entry.path();
+    }
+  }
 }
 
 }  // namespace

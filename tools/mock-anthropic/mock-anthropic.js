@@ -201,9 +201,15 @@ function main() {
         }
         return apiError(res, 404, 'not_found_error', `mock does not serve ${req.method} ${path}`);
       };
+      // Logged just before the reply's head goes out, so a client that has
+      // its answer always finds the request in the log.
+      const writeHead = res.writeHead.bind(res);
+      res.writeHead = (status, headers) => {
+        entry.status = status;
+        fs.writeSync(log, JSON.stringify(entry) + '\n');
+        return writeHead(status, headers);
+      };
       respond();
-      entry.status = res.statusCode;
-      fs.writeSync(log, JSON.stringify(entry) + '\n');
     });
   });
 
