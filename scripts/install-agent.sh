@@ -47,7 +47,8 @@ find_binary() {
     [[ -x $dir/$relative ]] && echo "$dir/$relative"
     return 0
   fi
-  find "$dir/node_modules" -type f -name codex -perm -u+x -path '*linux*x86_64*' 2>/dev/null | head -1
+  [[ -d $dir/node_modules ]] || return 0
+  find "$dir/node_modules" -type f -name codex -perm -u+x -path '*linux*x86_64*' 2>/dev/null | head -1 || true
 }
 
 binary=$(find_binary)
