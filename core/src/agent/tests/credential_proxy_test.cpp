@@ -213,3 +213,40 @@ TEST(CredentialProxyStartTest, GuestEndpointIsTheGateway) {
 
 }  // namespace
 }  // namespace voidbox::agent
+
+namespace voidbox::agent {
+namespace {
+
+// The mock's own endpoints besides the scripted turns.
+TEST(MockAnthropicTest, AnswersStartupRequestsAndFailsLoudlyWhenTheScriptRunsOut) {
+  TempDir tmp;
+  testing::MockAnthropic mock(tmp.path, R"({"model": "claude-mock-9", "turns": [
+    {"content": [{"type": "tool_use", "name": "Bash", "input": {"command": "true"}}]}]})");
+  const std::string base = mock.base_url();
+  const Reply count = request(base + "/v1/messages/count_tokens", {},
+                              R"({"messages":[{"role":"user","content":"hello there"}]})");
+  EXPECT_EQ(count.status, 200);
+  EXPECT_NE(count.body.find("\"input_tokens\":"), std::string::npos);
+  const Reply models = request(base + "/v1/models", {}, "", false);
+  EXPECT_EQ(models.status, 200);
+  EXPECT_NE(models.body.find("claude-mock-9"), std::string::npos);
+  EXPECT_EQ(request(base + "/v1/other", {}, "", false).status, 404);
+
+  const Reply turn = request(base + "/v1/messages", {"x-api-key: k"}, R"({"messages":[]})");
+  EXPECT_EQ(turn.status, 200);
+  EXPECT_NE(turn.body.find(R"("stop_reason":"tool_use")"), std::string::npos);
+  EXPECT_NE(turn.body.find(R"("id":"toolu_mock_0_0")"), std::string::npos);
+  EXPECT_NE(turn.body.find(R"("model":"claude-mock-9")"), std::string::npos);
+  const Reply extra = request(base + "/v1/messages", {"x-api-key: k"}, R"({"messages":[]})");
+  EXPECT_EQ(extra.status, 400);
+  EXPECT_NE(extra.body.find("no turn 2"), std::string::npos);
+
+  const auto log = mock.requests();
+  ASSERT_EQ(log.size(), 5u);
+  EXPECT_EQ(log[3].at("headers").at("x-api-key").as_string(),
+            testing::MockAnthropic::fingerprint("k"));
+  EXPECT_EQ(log[3].at("turn").as_int64(), 0);
+}
+
+}  // namespace
+}  // namespace voidbox::agent
