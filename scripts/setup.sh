@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency from Debian, non-interactively.
-# Safe to rerun: apt-get skips what is already installed, and the package
-# index is refreshed only when it is missing or older than a day.
+# Installs every build and test dependency from Debian, non-interactively,
+# then the coding agents' npm packages into ~/.cache/voidbox/npm (what the
+# agent tests run). Safe to rerun: apt-get skips what is already installed,
+# the package index is refreshed only when it is missing or older than a day,
+# and an agent version already in the cache is not fetched again.
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,7 @@ packages=(
   e2fsprogs busybox-static cpio zstd xz-utils kmod
   qemu-system-x86 qemu-utils
   docker-registry skopeo umoci apache2-utils
+  nodejs
 )
 
 sudo_cmd=()
@@ -27,11 +30,19 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+install_agents() {
+  # nodejs from NodeSource bundles npm; Debian's splits it into its own package.
+  if ! command -v npm >/dev/null; then
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm </dev/null
+  fi
+  bash "$(dirname "$0")/install-agent.sh" claude >/dev/null
+}
+
 if ((${#missing[@]} == 0)); then
   echo "setup.sh: all ${#packages[@]} packages present"
+  install_agents
   exit 0
 fi
-
 echo "setup.sh: installing ${#missing[@]} packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 stamp=/var/lib/apt/periodic/update-success-stamp
@@ -44,4 +55,5 @@ fi
 if command -v systemctl >/dev/null && systemctl is-active --quiet docker-registry 2>/dev/null; then
   "${sudo_cmd[@]}" systemctl stop docker-registry || true
 fi
+install_agents
 echo "setup.sh: done"

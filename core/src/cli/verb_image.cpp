@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/image_build.hpp"
 #include "cli/verb.hpp"
 #include "cli/verb_options.hpp"
 #include "images/image_source.hpp"
@@ -33,7 +34,8 @@ constexpr const char* kUsage =
     "  prune                                     delete blobs and disks no image uses\n"
     "  unpack REF DIR                            write the image's rootfs into DIR\n"
     "  disk REF                                  build (or find) the ext4 rootfs disk, print its "
-    "path\n\n"
+    "path\n"
+    "  build claude|codex                        build (or find) the agent disk, print its path\n\n"
     "REF is [host[:port]/]name[:tag][@sha256:digest]; docker.io is the default registry.\n"
     "Credentials: VOIDBOX_REGISTRY_USER/VOIDBOX_REGISTRY_PASSWORD or ~/.docker/config.json.\n"
     "Run `voidbox image <command> --help` for a command's options.\n";
@@ -407,6 +409,7 @@ int run_image(VerbContext& ctx) {
   if (command == "prune") return cmd_prune(ctx, rest);
   if (command == "unpack") return cmd_unpack(ctx, rest);
   if (command == "disk") return cmd_disk(ctx, rest);
+  if (command == "build") return cmd_image_build(ctx, rest);
   ctx.err << "voidbox image: unknown command '" << command << "'\n" << kUsage;
   return kExitUsage;
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds the read-only ext4 agent disk for a guest flavor and prints its path:
+#   scripts/build-agent-disk.sh claude|codex
+# The agent comes from npm (scripts/install-agent.sh); the disk holds its
+# native executable plus every shared library `ldd` lists for it, so a guest
+# without glibc (the busybox initramfs) can run it. Cached by agent version
+# under ${VOIDBOX_CACHE_DIR:-~/.cache/voidbox}/agents/<agent>-<version>.ext4;
+# an existing disk is reused, not rebuilt.
+#
+# Layout (mount it anywhere, e.g. /opt/voidbox-agent = ROOT):
+#   ROOT/bin/<agent>        sh wrapper: runs the agent through the disk's own
+#                           dynamic loader and libraries, so nothing outside
+#                           ROOT is needed (put ROOT/bin on PATH)
+#   ROOT/libexec/<agent>    the npm package's native executable
+#   ROOT/lib/...            the libraries ldd resolved, flattened
+#   ROOT/agent.json         {"agent", "version", "binary", "loader", "libraries"}
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+agent=${1:?usage: build-agent-disk.sh claude|codex}
+case $agent in claude | codex) ;; *) echo "build-agent-disk.sh: unknown agent '$agent'" >&2; exit 2 ;; esac
+for tool in mke2fs ldd; do
+  command -v "$tool" >/dev/null || { echo "build-agent-disk.sh: $tool not found: apt-get install e2fsprogs libc-bin" >&2; exit 1; }
+done
+
+binary=$(bash "$here/install-agent.sh" "$agent")
+# The install directory is <cache>/npm/<agent>-<version>.
+version=$(basename "$(echo "$binary" | sed -E "s|(/npm/$agent-[^/]+)/.*|\1|")")
+version=${version#"$agent"-}
+cache=${VOIDBOX_CACHE_DIR:-$HOME/.cache/voidbox}/agents
+disk=$cache/$agent-$version.ext4
+if [[ -f $disk ]]; then
+  echo "$disk"
+  exit 0
+fi
+mkdir -p "$cache"
+
+staging=$(mktemp -d "$cache/.$agent-$version.XXXXXX")
+trap 'rm -rf "$staging"' EXIT
+tree=$staging/tree
+mkdir -p "$tree/bin" "$tree/libexec" "$tree/lib"
+cp "$binary" "$tree/libexec/$agent"
+chmod 0755 "$tree/libexec/$agent"
+
+loader=
+libs=()
+# ldd prints "name => /path (addr)" for libraries and "/path (addr)" for the
+# loader; a static executable (codex is static-pie musl) needs neither.
+if ! ldd "$binary" 2>&1 | grep -q 'statically linked\|not a dynamic executable'; then
+  while read -r line; do
+    path=
+    if [[ $line == *"=>"* ]]; then
+      path=$(awk '{print $3}' <<<"$line")
+    elif [[ $line == /* ]]; then
+      path=$(awk '{print $1}' <<<"$line")
+      loader=$(basename "$path")
+    fi
+    [[ -n $path && -f $path ]] || continue
+    cp -L "$path" "$tree/lib/$(basename "$path")"
+    libs+=("$(basename "$path")")
+  done < <(ldd "$binary")
+  [[ -n $loader ]] || { echo "build-agent-disk.sh: ldd named no dynamic loader for $binary" >&2; exit 1; }
+fi
+
+if [[ -n $loader ]]; then
+  run_line="exec \"\$root/lib/$loader\" --library-path \"\$root/lib\" \"\$root/libexec/$agent\" \"\$@\""
+else
+  run_line="exec \"\$root/libexec/$agent\" \"\$@\""
+fi
+printf '%s\n' '#!/bin/sh' \
+  "# Runs $agent with this disk's loader and libraries, wherever it is mounted." \
+  'root=$(dirname "$(dirname "$(readlink -f "$0")")")' \
+  "$run_line" >"$tree/bin/$agent"
+chmod 0755 "$tree/bin/$agent"
+
+{
+  loader_json=null
+  [[ -z $loader ]] || loader_json="\"lib/$loader\""
+  printf '{"agent":"%s","version":"%s","binary":"libexec/%s","loader":%s,"libraries":[' \
+    "$agent" "$version" "$agent" "$loader_json"
+  sep=
+  for l in "${libs[@]}"; do printf '%s"lib/%s"' "$sep" "$l"; sep=,; done
+  printf ']}\n'
+} >"$tree/agent.json"
+
+# Room for the files plus ext4's own metadata; read-only, so no journal and
+# no reserved blocks.
+bytes=$(du -sb "$tree" | awk '{print $1}')
+size_kib=$(((bytes / 1024) * 105 / 100 + 16384))
+mke2fs -q -t ext4 -O ^has_journal -m 0 -L "voidbox-$agent" -E root_owner=0:0 \
+  -d "$tree" "$staging/disk.ext4" "${size_kib}k" >&2
+mv "$staging/disk.ext4" "$disk.tmp.$$"
+mv -f "$disk.tmp.$$" "$disk"
+echo "$disk"
