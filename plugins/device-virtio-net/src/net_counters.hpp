@@ -10,13 +10,14 @@
 
 namespace voidbox::net {
 
-#define VB_NET_COUNTERS(X)                                                                  \
-  X(tx_frames)                                                                              \
-  X(tx_bytes)                                                                               \
-  X(tx_tso_packets) X(tx_drop_no_peer) X(tx_drop_peer_busy) X(tx_drop_oversize)             \
-      X(tx_drop_malformed) X(tx_drop_bad_gso) X(tx_bad_chains) X(rx_frames) X(rx_bytes)     \
-          X(rx_backlogged) X(rx_drop_not_ready) X(rx_drop_oversize) X(rx_drop_backlog_full) \
-              X(rx_drop_no_room) X(rx_bad_chains)
+#define VB_NET_COUNTERS(X)                                                            \
+  X(tx_frames)                                                                        \
+  X(tx_bytes)                                                                         \
+  X(tx_tso_packets)                                                                   \
+  X(tx_drop_no_peer)                                                                  \
+  X(tx_drop_peer_busy) X(tx_drop_oversize) X(tx_drop_malformed) X(tx_drop_bad_gso)    \
+      X(tx_bad_chains) X(rx_frames) X(rx_bytes) X(rx_backlogged) X(rx_drop_not_ready) \
+          X(rx_drop_oversize) X(rx_drop_backlog_full) X(rx_drop_no_room) X(rx_bad_chains)
 
 struct NetDevice::Counters {
 #define VB_NET_DECLARE(name) std::atomic<std::uint64_t> name{0};

@@ -35,7 +35,7 @@ NetDevice::~NetDevice() {
 std::uint64_t NetDevice::device_features() const {
   return virtio::kFeatureVersion1 | virtio::kFeatureEventIdx | virtio::kFeatureIndirectDesc |
          kFeatureMac | kFeatureMtu | kFeatureStatus | kFeatureMrgRxbuf | kFeatureCsum |
-         kFeatureGuestCsum | kFeatureHostTso4;
+         kFeatureGuestCsum | kFeatureHostTso4 | kFeatureHostEcn;
 }
 
 void NetDevice::read_config(std::uint32_t offset, std::span<std::byte> out) const {
@@ -61,6 +61,7 @@ std::expected<void, std::string> NetDevice::activate(const virtio::ActivateParam
   tx_queue_.emplace(std::move(tx));
   tx_broken_ = false;
   tx_tso_limit_ = (f & kFeatureHostTso4) ? kMaxTsoFrame : 0;
+  tx_ecn_ = (f & kFeatureHostEcn) != 0;
   std::lock_guard lock(rx_mutex_);
   interrupt_ = &params.interrupt;
   rx_queue_.emplace(std::move(rx));
@@ -88,6 +89,7 @@ void NetDevice::reset() {
   tx_queue_.reset();
   tx_broken_ = false;
   tx_tso_limit_ = 0;
+  tx_ecn_ = false;
   features_ = 0;
 }
 

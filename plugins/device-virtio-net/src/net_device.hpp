@@ -1,6 +1,6 @@
 // virtio-net (virtio 1.2 §5.1): one rx/tx queue pair, a MAC, an MTU, link
 // status, mergeable rx buffers, checksum offload both ways and TCP/IPv4
-// segmentation offload from the guest.
+// segmentation offload (with ECN) from the guest.
 //
 // Frames cross to the host world through vb_frame_port (voidbox/abi/
 // transport.h): guest frames go to the peer set with set_peer(), and the
@@ -131,7 +131,8 @@ class NetDevice final : public virtio::Device {
   const vb_frame_port* peer_ = nullptr;
   std::optional<virtio::Virtqueue> tx_queue_;
   bool tx_broken_ = false;
-  std::uint64_t tx_tso_limit_ = 0;  // chain payload bound for GSO chains (0: none offered)
+  std::uint64_t tx_tso_limit_ = 0;  // chain payload bound for GSO chains (0: not negotiated)
+  bool tx_ecn_ = false;
   virtio::DescriptorChain tx_chain_;
   std::unique_ptr<std::byte[]> tx_buf_;   // the linearised chain
   std::unique_ptr<std::byte[]> seg_buf_;  // one TSO segment

@@ -97,6 +97,11 @@ NetDevice::Place NetDevice::rx_place(std::span<const std::byte> a, std::span<con
   const std::uint64_t total = kNetHdrSize + a.size() + b.size();
   if (rx_mergeable_) {
     while (rx_held_bytes_ < total) {
+      if (rx_held_ >= rx_queue_->config().size) {
+        // The whole ring is held and still too small: waiting cannot help.
+        bump(c.rx_drop_no_room);
+        return Place::kDropped;
+      }
       if (!rx_take_chain()) return rx_active_ ? Place::kNoBuffers : Place::kBroken;
     }
   } else {

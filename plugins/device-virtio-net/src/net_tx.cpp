@@ -35,9 +35,10 @@ void NetDevice::tx_chain(const virtio::DescriptorChain& chain) {
   const NetHdr hdr = decode_hdr(raw);
 
   const std::uint8_t gso = hdr.gso_type & static_cast<std::uint8_t>(~kGsoEcn);
-  // Neither HOST_ECN nor any GSO type but TCPv4 is offered.
   const bool tso = gso == kGsoTcpV4 && tx_tso_limit_ != 0;
-  if ((hdr.gso_type & kGsoEcn) || (gso != kGsoNone && !tso)) return bump(c.tx_drop_bad_gso);
+  // ECN needs nothing more than TSO does: CWR stays on the first segment only.
+  const bool ecn_ok = !(hdr.gso_type & kGsoEcn) || (tso && tx_ecn_);
+  if ((gso != kGsoNone && !tso) || !ecn_ok) return bump(c.tx_drop_bad_gso);
   const std::uint64_t limit = tso ? tx_tso_limit_ : std::uint64_t{cfg_.mtu} + kEthHeader + kVlanTag;
   if (len > limit) return bump(c.tx_drop_oversize);
   const std::span<std::byte> frame(tx_buf_.get(), static_cast<std::size_t>(len));

@@ -100,6 +100,21 @@ TEST(NetRxTest, WithoutMergeableBuffersOneChainPerFrame) {
   EXPECT_EQ(receive(h, where).frame, small);
 }
 
+TEST(NetRxTest, AFrameBiggerThanTheWholeRingIsDroppedNotStuck) {
+  NetHarness h(R"({"mtu":9000})");
+  ASSERT_TRUE(h.start(kNoEventIdx));
+  std::vector<std::uint64_t> where;
+  post(h, where, 256, 16);  // 4 KiB of buffers in all
+  EXPECT_EQ(h.inject(pattern(5000)), VB_ERR_IO);
+  EXPECT_EQ(h.dev->counters().rx_drop_no_room, 1u);
+  EXPECT_FALSE(h.rxq.pop_used());
+  const Bytes small = pattern(100, 8);
+  EXPECT_EQ(h.inject(small), VB_OK);
+  Received r = receive(h, where);
+  EXPECT_EQ(r.hdr.num_buffers, 7);  // 112 bytes in 16-byte buffers
+  EXPECT_EQ(r.frame, small);
+}
+
 TEST(NetRxTest, BacklogWaitsForBuffersThenDeliversInOrderWithOneInterrupt) {
   NetHarness h;
   ASSERT_TRUE(h.start(kNoEventIdx));

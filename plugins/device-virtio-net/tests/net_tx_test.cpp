@@ -35,11 +35,12 @@ TEST(NetTxTest, OffersFeaturesAndConfigSpace) {
   ASSERT_TRUE(h.start());
   EXPECT_EQ(h.driver->read32(virtio::kMmioDeviceId), 1u);
   const std::uint64_t f = h.driver->device_features();
-  for (std::uint64_t bit : {virtio::kFeatureVersion1, kFeatureMac, kFeatureMtu, kFeatureStatus,
-                            kFeatureMrgRxbuf, kFeatureCsum, kFeatureGuestCsum, kFeatureHostTso4}) {
+  for (std::uint64_t bit :
+       {virtio::kFeatureVersion1, kFeatureMac, kFeatureMtu, kFeatureStatus, kFeatureMrgRxbuf,
+        kFeatureCsum, kFeatureGuestCsum, kFeatureHostTso4, kFeatureHostEcn}) {
     EXPECT_TRUE(f & bit) << "missing feature bit " << std::countr_zero(bit);
   }
-  EXPECT_FALSE(f & kFeatureHostEcn);
+  EXPECT_TRUE(f & kFeatureHostEcn);
   EXPECT_FALSE(f & kFeatureGuestTso4);
   EXPECT_FALSE(f & (1ull << 22));  // MQ
   EXPECT_FALSE(f & (1ull << 17));  // CTRL_VQ
@@ -168,7 +169,7 @@ TEST(NetTxTest, MalformedChainsAreCountedAndReturned) {
   h.send_tx({}, pattern(10));    // a runt
   h.send_tx({.flags = kHdrFlagNeedsCsum, .csum_start = 90, .csum_offset = 9}, ok);
   h.send_tx({.gso_type = kGsoUdp, .gso_size = 1400}, ok);  // not offered
-  h.send_tx({.gso_type = kGsoTcpV4 | kGsoEcn, .gso_size = 1400}, ok);
+  h.send_tx({.gso_type = kGsoUdp | kGsoEcn, .gso_size = 1400}, ok);
   h.send_tx({.gso_type = kGsoTcpV4, .gso_size = 1400}, ok);              // not a TCP packet
   h.send_tx({.gso_type = kGsoTcpV4, .gso_size = 1400}, pattern(70000));  // past 64 KiB
   h.txq.add_chain({{h.ram.end() - 4, 64, false}});                       // outside guest RAM
@@ -185,6 +186,31 @@ TEST(NetTxTest, MalformedChainsAreCountedAndReturned) {
   EXPECT_EQ(c.tx_bad_chains, 1u);
   EXPECT_EQ(c.tx_frames, 1u);
   EXPECT_FALSE(h.needs_reset());
+}
+
+TEST(NetTxTest, EcnTsoKeepsCwrOnTheFirstSegmentOnlyAndNeedsHostEcn) {
+  for (bool negotiated : {true, false}) {
+    NetHarness h;
+    FakePeer peer;
+    h.dev->set_peer(peer.port());
+    std::uint64_t features = kAllFeatures & ~virtio::kFeatureEventIdx;
+    if (!negotiated) features &= ~kFeatureHostEcn;
+    ASSERT_TRUE(h.start(features));
+    h.send_tx({.gso_type = kGsoTcpV4 | kGsoEcn, .gso_size = 1448},
+              tcp_frame(pattern(4000), 9, kAck | kCwr));
+    h.driver->notify(kTxQueue);
+    const auto frames = peer.frames();
+    if (!negotiated) {
+      EXPECT_TRUE(frames.empty());
+      EXPECT_EQ(h.dev->counters().tx_drop_bad_gso, 1u);
+      continue;
+    }
+    ASSERT_EQ(frames.size(), 3u);
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      EXPECT_EQ((std::to_integer<std::uint8_t>(frames[i][47]) & kCwr) != 0, i == 0);
+      EXPECT_TRUE(l4_csum_ok(frames[i]));
+    }
+  }
 }
 
 TEST(NetTxTest, TsoWithoutNegotiationIsDropped) {
