@@ -23,35 +23,21 @@ vb_status NetDevice::port_send(void* ctx, const std::uint8_t* frame, std::size_t
 
 vb_status NetDevice::rx_frame(std::span<const std::byte> frame) {
   Counters& c = *counters_;
+  // Older frames first, or the guest would see them out of order.
+  if (rx_active_ && !backlog_.empty()) rx_drain();
   if (!rx_active_) {
     bump(c.rx_drop_not_ready);
     return VB_ERR_IO;
   }
-  // Older frames first, or the guest would see them out of order.
-  if (!backlog_.empty()) rx_drain();
-  vb_status status = VB_OK;
-  if (backlog_.empty()) {
-    switch (rx_place(frame, {})) {
-      case Place::kDone:
-        break;
-      case Place::kNoBuffers:
-        if (backlog_.push(frame)) {
-          bump(c.rx_backlogged);
-        } else {
-          bump(c.rx_drop_backlog_full);
-          status = VB_ERR_IO;
-        }
-        break;
-      case Place::kDropped:
-      case Place::kBroken:
-        status = VB_ERR_IO;
-        break;
+  const Place placed = backlog_.empty() ? rx_place(frame, {}) : Place::kNoBuffers;
+  vb_status status = placed == Place::kDone ? VB_OK : VB_ERR_IO;
+  if (placed == Place::kNoBuffers) {
+    if (backlog_.push(frame)) {
+      bump(c.rx_backlogged);
+      status = VB_OK;
+    } else {
+      bump(c.rx_drop_backlog_full);
     }
-  } else if (backlog_.push(frame)) {
-    bump(c.rx_backlogged);
-  } else {
-    bump(c.rx_drop_backlog_full);
-    status = VB_ERR_IO;
   }
   rx_signal();
   return status;
