@@ -90,7 +90,6 @@ void NetDevice::reset() {
   tx_broken_ = false;
   tx_tso_limit_ = 0;
   tx_ecn_ = false;
-  features_ = 0;
 }
 
 void NetDevice::queue_notify(std::uint16_t queue) {

@@ -17,7 +17,6 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -85,7 +84,8 @@ class NetDevice final : public virtio::Device {
   std::uint32_t device_type() const override { return virtio::kDeviceIdNet; }
   std::span<const std::uint16_t> queue_max_sizes() const override { return queue_sizes_; }
   std::uint64_t device_features() const override;
-  void ack_features(std::uint64_t features) override { features_ = features; }
+  // activate() gets the negotiated set again and applies it there.
+  void ack_features(std::uint64_t) override {}
   std::uint32_t config_size() const override { return kConfigSize; }
   void read_config(std::uint32_t offset, std::span<std::byte> out) const override;
   void write_config(std::uint32_t, std::span<const std::byte>) override {}
@@ -122,7 +122,6 @@ class NetDevice final : public virtio::Device {
   NetConfig cfg_;
   std::array<std::uint16_t, 2> queue_sizes_{kQueueMaxSize, kQueueMaxSize};
   std::array<std::byte, kConfigSize> config_space_{};
-  std::uint64_t features_ = 0;
   vb_frame_port port_;
   std::unique_ptr<Counters> counters_;
   virtio::Interrupt* interrupt_ = nullptr;

@@ -27,6 +27,8 @@ void NetDevice::tx_batch() {
 
 void NetDevice::tx_chain(const virtio::DescriptorChain& chain) {
   Counters& c = *counters_;
+  // Nowhere to send: not worth reading, let alone segmenting (one count a chain).
+  if (peer_ == nullptr) return bump(c.tx_drop_no_peer);
   if (chain.readable_bytes() < kNetHdrSize) return bump(c.tx_drop_malformed);
   const std::uint64_t len = chain.readable_bytes() - kNetHdrSize;
   virtio::ChainReader reader(tx_queue_->memory(), chain);
