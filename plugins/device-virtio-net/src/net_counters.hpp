@@ -10,14 +10,32 @@
 
 namespace voidbox::net {
 
-#define VB_NET_COUNTERS(X)                                                            \
-  X(tx_frames)                                                                        \
-  X(tx_bytes)                                                                         \
-  X(tx_tso_packets)                                                                   \
-  X(tx_drop_no_peer)                                                                  \
-  X(tx_drop_peer_busy) X(tx_drop_oversize) X(tx_drop_malformed) X(tx_drop_bad_gso)    \
-      X(tx_bad_chains) X(rx_frames) X(rx_bytes) X(rx_backlogged) X(rx_drop_not_ready) \
-          X(rx_drop_oversize) X(rx_drop_backlog_full) X(rx_drop_no_room) X(rx_bad_chains)
+// One line per NetCounters field (clang-format does not settle on a layout).
+// clang-format off
+#define VB_NET_COUNTERS(X) \
+  X(tx_frames) \
+  X(tx_bytes) \
+  X(tx_tso_packets) \
+  X(tx_drop_no_peer) \
+  X(tx_drop_peer_busy) \
+  X(tx_drop_oversize) \
+  X(tx_drop_malformed) \
+  X(tx_drop_bad_gso) \
+  X(tx_bad_chains) \
+  X(rx_frames) \
+  X(rx_bytes) \
+  X(rx_backlogged) \
+  X(rx_drop_not_ready) \
+  X(rx_drop_oversize) \
+  X(rx_drop_backlog_full) \
+  X(rx_drop_no_room) \
+  X(rx_bad_chains)
+// clang-format on
+
+// A NetCounters field missing from the list would silently read as zero.
+#define VB_NET_ONE(name) +1
+static_assert(sizeof(NetCounters) == sizeof(std::uint64_t) * (0 VB_NET_COUNTERS(VB_NET_ONE)));
+#undef VB_NET_ONE
 
 struct NetDevice::Counters {
 #define VB_NET_DECLARE(name) std::atomic<std::uint64_t> name{0};
