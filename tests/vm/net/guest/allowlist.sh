@@ -10,7 +10,7 @@ r=$(nslookup other.test 2>&1)
 case $r in *NXDOMAIN*) ok dns-not-allowed ;; *) bad dns-not-allowed "$r" ;; esac
 r=$(nslookup other.test 192.0.2.53 2>&1)
 case $r in *NXDOMAIN*) ok dns-not-allowed-other-server ;; *) bad dns-not-allowed-other-server "$r" ;; esac
-body=$(wget -q -T 20 -O - http://allowed.test:8080/ping.txt 2>/tmp/wget.err || echo "wget exit $?: $(cat /tmp/wget.err)")
+body=$(timeout 20 wget -q -O - http://allowed.test:8080/ping.txt 2>/tmp/wget.err || echo "wget exit $?: $(cat /tmp/wget.err)")
 if [ "$body" = pong ]; then ok connect-allowed; else bad connect-allowed "$body"; fi
 refused direct-ip 198.51.100.20 8080
 refused metadata 169.254.169.254 80

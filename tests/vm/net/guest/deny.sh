@@ -1,6 +1,6 @@
 # No allow_domains; deny_cidrs: [198.51.100.0/24]; max_concurrent_connections
 # 8, max_connections_per_second 10. 203.0.113.10:8080 is the host's server.
-body=$(wget -q -T 20 -O - http://203.0.113.10:8080/ping.txt 2>/tmp/wget.err || echo "wget exit $?: $(cat /tmp/wget.err)")
+body=$(timeout 20 wget -q -O - http://203.0.113.10:8080/ping.txt 2>/tmp/wget.err || echo "wget exit $?: $(cat /tmp/wget.err)")
 if [ "$body" = pong ]; then ok open-public; else bad open-public "$body"; fi
 refused deny-cidr 198.51.100.20 8080
 refused metadata 169.254.169.254 80
@@ -32,5 +32,5 @@ echo "burst: $burst_refused of 40 refused"
 if [ "$burst_refused" -ge 1 ]; then ok rate-limit; else bad rate-limit "none of 40 refused"; fi
 sleep 3
 # The VMM is still fine.
-body=$(wget -q -T 20 -O - http://203.0.113.10:8080/ping.txt 2>/tmp/wget.err || echo "wget exit $?: $(cat /tmp/wget.err)")
+body=$(timeout 20 wget -q -O - http://203.0.113.10:8080/ping.txt 2>/tmp/wget.err || echo "wget exit $?: $(cat /tmp/wget.err)")
 if [ "$body" = pong ]; then ok after-flood; else bad after-flood "$body"; fi
