@@ -10,7 +10,7 @@ namespace json = boost::json;
 
 namespace {
 
-void render(VerbContext& ctx, const json::object& e) {
+void render(VerbContext& ctx, const json::object& e, bool output_only_at_end) {
   if (ctx.global.output == OutputFormat::json) {
     ctx.out << json::serialize(e) << "\n" << std::flush;
     return;
@@ -21,7 +21,7 @@ void render(VerbContext& ctx, const json::object& e) {
       e.at("message").is_string() ? std::string(e.at("message").as_string()) : "";
   const auto& stream = e.at("stream");
   if (type == "log.chunk" && stream.is_string() && stream.as_string() == "stdout") {
-    ctx.out << message << std::flush;
+    if (!output_only_at_end) ctx.out << message << std::flush;
   } else if (type == "log.chunk" && stream.is_string() && stream.as_string() == "stderr") {
     ctx.err << message << std::flush;
   } else if (type != "log.closed" && type != "stage.queued") {
@@ -32,7 +32,7 @@ void render(VerbContext& ctx, const json::object& e) {
 }  // namespace
 
 int print_run_events(VerbContext& ctx, daemon::DaemonClient& client, const std::string& run_id,
-                     bool follow) {
+                     bool follow, bool output_only_at_end) {
   const std::string target = "/v1/runs/" + run_id + "/events";
   if (!follow) {
     auto r = client.request("GET", target);
@@ -51,7 +51,7 @@ int print_run_events(VerbContext& ctx, daemon::DaemonClient& client, const std::
       return kExitFailure;
     }
     for (const auto& e : v.as_array()) {
-      if (e.is_object()) render(ctx, e.as_object());
+      if (e.is_object()) render(ctx, e.as_object(), output_only_at_end);
     }
     return kExitOk;
   }
@@ -64,7 +64,7 @@ int print_run_events(VerbContext& ctx, daemon::DaemonClient& client, const std::
           bad = "an event that is not a JSON object: " + data;
           return false;
         }
-        render(ctx, v.as_object());
+        render(ctx, v.as_object(), output_only_at_end);
         return true;
       });
   if (!status) {
@@ -97,6 +97,10 @@ int run_exit_status(VerbContext& ctx, daemon::DaemonClient& client, const std::s
   const auto& o = v.as_object();
   const std::string status =
       o.at("status").is_string() ? std::string(o.at("status").as_string()) : "";
+  if (ctx.global.output == OutputFormat::human && o.at("report").is_object()) {
+    const auto& output = o.at("report").as_object().at("output");
+    if (output.is_string()) ctx.out << output.as_string().c_str() << std::flush;
+  }
   if (status == "succeeded") return kExitOk;
   if (status == "cancelled") return 130;
   if (o.at("error").is_string())

@@ -49,7 +49,7 @@ int run_on_daemon(VerbContext& ctx, const boost::program_options::variables_map&
   } else {
     ctx.err << "voidbox: submitted run " << run_id << "\n";
   }
-  if (int rc = print_run_events(ctx, **client, run_id, true); rc != kExitOk) return rc;
+  if (int rc = print_run_events(ctx, **client, run_id, true, true); rc != kExitOk) return rc;
   return run_exit_status(ctx, **client, run_id);
 }
 

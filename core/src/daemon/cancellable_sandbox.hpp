@@ -1,6 +1,7 @@
 // A Sandbox wrapper that lets the daemon cancel a run from another thread:
-// cancel() kills every running command and makes later ones fail, so the
-// runtime's run() returns promptly through its ordinary paths.
+// cancel() stops every sandbox of the run (which ends its running commands)
+// and makes later commands fail, so the runtime's run() returns promptly
+// through its ordinary paths.
 #pragma once
 
 #include <atomic>
@@ -22,23 +23,24 @@ class CancelToken {
   // Blocks until cancel() was called.
   void wait_cancelled();
 
-  // Sessions to kill on cancel; unregister before the session dies.
-  void add(ExecSession* session);
-  void remove(ExecSession* session);
+  // Sandboxes to stop on cancel; unregister before the sandbox dies.
+  void add(Sandbox* sandbox);
+  void remove(Sandbox* sandbox);
 
  private:
   std::atomic<bool> cancelled_{false};
-  std::mutex mu_;
+  std::mutex mu_;  // guards the wait and the flag's transition
   std::condition_variable cv_;
-  std::set<ExecSession*> sessions_;
+  std::mutex boxes_mu_;  // held while stopping, so no sandbox dies meanwhile
+  std::set<Sandbox*> boxes_;
 };
 
 class CancellableSandbox final : public Sandbox {
  public:
   // `max_exec` > 0 caps every command's timeout (the policy's stage timeout).
   CancellableSandbox(std::unique_ptr<Sandbox> inner, std::shared_ptr<CancelToken> token,
-                     std::chrono::milliseconds max_exec)
-      : inner_(std::move(inner)), token_(std::move(token)), max_exec_(max_exec) {}
+                     std::chrono::milliseconds max_exec);
+  ~CancellableSandbox() override;
 
   const SandboxInfo& info() const override { return inner_->info(); }
   const protocol::HelloAck& guest() const override { return inner_->guest(); }

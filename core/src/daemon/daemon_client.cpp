@@ -143,7 +143,8 @@ std::expected<int, std::string> DaemonClient::stream(
           while (go_on && !parser.is_done()) {
             parser.get().body().data = chunk;
             parser.get().body().size = sizeof chunk;
-            http::read(sock, buffer, parser, ec);
+            // read_some: each event as it arrives, not once the buffer is full.
+            http::read_some(sock, buffer, parser, ec);
             if (ec == http::error::need_buffer) ec = {};
             if (ec) break;
             pending.append(chunk, sizeof chunk - parser.get().body().size);
