@@ -280,7 +280,14 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(Server
       if (!ec) return std::unexpected("another daemon is listening on " + path);
       ec.clear();
     }
-    ::unlink(path.c_str());
+    // Only a stale socket is replaced; any other file at the path is not ours.
+    struct stat existing {};
+    if (::lstat(path.c_str(), &existing) == 0) {
+      if (!S_ISSOCK(existing.st_mode)) {
+        return std::unexpected(path + " exists and is not a socket; refusing to replace it");
+      }
+      ::unlink(path.c_str());
+    }
     std::error_code fs_ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), fs_ec);
     local::acceptor acceptor(impl->ioc);

@@ -2,6 +2,7 @@
 // a RunRecorder as observer, then the outputs and artifacts are published
 // (files first, then the manifest) and the terminal state is recorded.
 #include <boost/json.hpp>
+#include <mutex>
 
 #include "daemon/atomic_file.hpp"
 #include "daemon/cancellable_sandbox.hpp"
@@ -140,7 +141,13 @@ void RunManager::execute(const std::string& run_id, const std::shared_ptr<Cancel
     if (token->cancelled()) {
       return std::unexpected(Error{Error::Kind::closed, "the run was cancelled", std::nullopt});
     }
+    // One sandbox comes up at a time: the process backend's spawn (fork
+    // plus an error pipe) hangs when another thread forks meanwhile, as the
+    // sibling child inherits the pipe. Runs still execute concurrently.
+    static std::mutex creating;
+    std::unique_lock one_at_a_time(creating);
     auto box_result = Sandbox::create(config, *plugins, warn);
+    one_at_a_time.unlock();
     if (!box_result) return std::unexpected(box_result.error());
     return std::unique_ptr<Sandbox>(
         std::make_unique<CancellableSandbox>(std::move(*box_result), token, cap));

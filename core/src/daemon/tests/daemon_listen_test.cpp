@@ -49,6 +49,23 @@ TEST(DaemonListen, TheUnixSocketIsMode0600) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+TEST(DaemonListen, AnotherDaemonOrAFileAtTheSocketPathIsLeftAlone) {
+  TestDaemon daemon;
+  ServerOptions second;
+  second.endpoint = daemon.server->endpoint();
+  auto clash = HttpServer::start(second, *daemon.router, *daemon.runs);
+  ASSERT_FALSE(clash);
+  EXPECT_NE(clash.error().find("another daemon"), std::string::npos) << clash.error();
+
+  const auto file = daemon.dir / "not-a-socket";
+  std::ofstream(file) << "keep me";
+  ServerOptions on_file;
+  on_file.endpoint.path = file.string();
+  auto refused = HttpServer::start(on_file, *daemon.router, *daemon.runs);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(std::filesystem::is_regular_file(file));
+}
+
 TEST(DaemonListen, TheSocketPathFollowsTheOriginalsOrder) {
   const std::string uid = std::to_string(::getuid());
   {
