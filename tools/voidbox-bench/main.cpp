@@ -15,6 +15,8 @@ constexpr Suite kSuites[] = {
     {"oci", "pull+unpack vs skopeo copy + umoci unpack", voidbox::bench::run_oci},
     {"devices", "virtio-blk read and vsock MB/s, exits per MiB: sync vs event device path",
      voidbox::bench::run_devices},
+    {"daemon", "GET /v1/runs/{id} req/s vs /v1/health; submit-to-first-event p50/p99",
+     voidbox::bench::run_daemon},
     {nullptr, nullptr, nullptr},
 };
 

@@ -17,8 +17,10 @@
 #include <optional>
 #include <string>
 
+#include "cli/daemon_address.hpp"
 #include "cli/network_flags.hpp"
 #include "cli/verb.hpp"
+#include "cli/verb_run_daemon.hpp"
 #include "voidbox/runtime.hpp"
 #include "voidbox/spec_parser.hpp"
 
@@ -31,7 +33,9 @@ namespace json = boost::json;
 constexpr const char* kUsage =
     "usage: voidbox [--output human|json] run --file SPEC [--backend auto|kvm|process]\n"
     "                                         [--input TEXT] [--network]\n"
-    "                                         [--publish [ADDR:]HOST:GUEST[/udp]]...\n\n"
+    "                                         [--publish [ADDR:]HOST:GUEST[/udp]]...\n"
+    "       voidbox run --daemon --file SPEC [--run-id ID] [--daemon-socket PATH | --daemon-url "
+    "URL]\n\n"
     "Runs a spec. kind: workflow runs its steps as a DAG in one shared sandbox and\n"
     "prints the output step's stdout; kind: sandbox boots, runs `echo ready` and waits\n"
     "for Ctrl-C. Progress goes to stderr; with --output json, stdout carries one JSON\n"
@@ -39,7 +43,10 @@ constexpr const char* kUsage =
     "--backend process runs NO VM (local namespaced processes, NOT a security\n"
     "boundary); auto falls back to it, with a warning, when no VM can boot.\n\n"
     "--network and --publish add to the spec's sandbox.network; the ports actually\n"
-    "bound are printed once the sandbox is ready (JSON: sandbox_ready.published_ports).\n";
+    "bound are printed once the sandbox is ready (JSON: sandbox_ready.published_ports).\n\n"
+    "--daemon submits the spec to `voidbox serve` instead (the daemon reads SPEC, so give a\n"
+    "path it can read), follows its events and exits with the run's status: 0 when it\n"
+    "succeeded, the failing step's exit code (else 1) when it failed, 130 when cancelled.\n";
 
 int g_interrupt_pipe[2] = {-1, -1};
 extern "C" void on_interrupt(int) {
@@ -149,7 +156,16 @@ int run_run(VerbContext& ctx) {
   options.add_options()("help,h", "show this help")("file,f", po::value<std::string>()->required(),
                                                     "spec file (.yaml/.yml or .json)")(
       "backend", po::value<std::string>()->default_value("auto"), "auto, kvm or process")(
-      "input", po::value<std::string>(), "text given to the run (stdin of the first steps)");
+      "input", po::value<std::string>(), "text given to the run (stdin of the first steps)")(
+      "run-id", po::value<std::string>(), "with --daemon: the run's id (default run-<ms>)");
+  options.add_options()("daemon", po::value<std::string>()->implicit_value(""),
+                        "run on the daemon (optionally at this URL)");
+  po::options_description daemon_options("Daemon");
+  daemon_options.add_options()("daemon-socket", po::value<std::string>(),
+                               "the daemon's Unix socket")("daemon-url", po::value<std::string>(),
+                                                           "unix:///PATH or tcp://HOST:PORT")(
+      "token-file", po::value<std::string>(), "bearer token for a TCP daemon");
+  options.add(daemon_options);
   add_network_options(options);
   po::variables_map vm;
   try {
@@ -167,6 +183,7 @@ int run_run(VerbContext& ctx) {
   file = vm["file"].as<std::string>();
   backend = vm["backend"].as<std::string>();
   if (vm.count("input")) input = vm["input"].as<std::string>();
+  if (vm.count("daemon")) return run_on_daemon(ctx, vm, file, input);
 
   auto loaded = spec::load_spec_file(file);
   if (!loaded) {
