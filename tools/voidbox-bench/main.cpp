@@ -15,6 +15,8 @@ constexpr Suite kSuites[] = {
     {"oci", "pull+unpack vs skopeo copy + umoci unpack", voidbox::bench::run_oci},
     {"devices", "virtio-blk read and vsock MB/s, exits per MiB: sync vs event device path",
      voidbox::bench::run_devices},
+    {"net", "guest TCP MB/s both ways and connect-request-response p50/p99 vs QEMU+libslirp, passt",
+     voidbox::bench::run_net},
     {nullptr, nullptr, nullptr},
 };
 
