@@ -124,20 +124,29 @@ std::expected<bool, QueueError> Virtqueue::has_available() {
 }
 
 std::expected<std::optional<DescriptorChain>, QueueError> Virtqueue::pop() {
+  DescriptorChain chain;
+  auto popped = pop_into(chain);
+  if (!popped) return std::unexpected(popped.error());
+  if (!*popped) return std::optional<DescriptorChain>{};
+  return std::optional<DescriptorChain>(std::move(chain));
+}
+
+std::expected<bool, QueueError> Virtqueue::pop_into(DescriptorChain& chain) {
   for (;;) {
+    chain.segments_.clear();
+    chain.readable_bytes_ = chain.writable_bytes_ = 0;
     auto available = has_available();
     if (!available) return std::unexpected(available.error());
-    if (!*available) return std::optional<DescriptorChain>{};
+    if (!*available) return false;
     const std::size_t slot = next_avail_ & (config_.size - 1u);
     const std::uint16_t head = load16(avail_ + 4 + 2 * slot);
     ++next_avail_;
     publish_avail_event();
 
-    DescriptorChain chain;
     chain.head_ = head;
     if (walk_chain(head, chain) == Walk::kOk) {
       ++stats_.chains_popped;
-      return std::optional<DescriptorChain>(std::move(chain));
+      return true;
     }
     // Malformed: hand the head back so the driver is not left waiting on it.
     ++stats_.chains_dropped;

@@ -304,6 +304,31 @@ TEST_F(QueueFixture, UndoPopReturnsChain) {
   EXPECT_EQ(pop_one().head(), head);
 }
 
+TEST_F(QueueFixture, PopIntoReusesTheChainAndSkipsMalformedOnes) {
+  activate();
+  const std::uint64_t a = ram.alloc(64), b = ram.alloc(32);
+  fq.add_chain({{a, 64, false}, {b, 32, true}});
+  fq.add_chain({{ram.end() - 8, 64, false}});  // outside guest RAM: dropped
+  fq.add_chain({{b, 16, true}});
+  DescriptorChain chain;
+  auto r = vq.pop_into(chain);
+  ASSERT_TRUE(r && *r);
+  EXPECT_EQ(chain.segments().size(), 2u);
+  EXPECT_EQ(chain.readable_bytes(), 64u);
+  EXPECT_EQ(chain.writable_bytes(), 32u);
+  r = vq.pop_into(chain);
+  ASSERT_TRUE(r && *r);
+  EXPECT_EQ(chain.head(), 3);  // the malformed chain (head 2) went back by itself
+  ASSERT_EQ(chain.segments().size(), 1u);
+  EXPECT_EQ(chain.readable_bytes(), 0u);
+  EXPECT_EQ(chain.writable_bytes(), 16u);
+  EXPECT_EQ(vq.stats().chains_dropped, 1u);
+  r = vq.pop_into(chain);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(*r);
+  EXPECT_TRUE(chain.segments().empty());
+}
+
 TEST_F(QueueFixture, RestoreClampsAndRevalidates) {
   activate();
   QueueState state = vq.save();

@@ -155,6 +155,10 @@ class Virtqueue {
   // Next available chain, or nullopt if the driver has made none available.
   // Malformed chains are dropped (and returned to the used ring) internally.
   std::expected<std::optional<DescriptorChain>, QueueError> pop();
+  // As pop(), into `chain`, whose segment storage is reused: a device that
+  // keeps one chain per slot pops without allocating in the steady state.
+  // Returns false (and leaves `chain` empty) when no chain is available.
+  std::expected<bool, QueueError> pop_into(DescriptorChain& chain);
   // Puts a chain back, e.g. when the device cannot use it yet (only the most
   // recently popped chain).
   void undo_pop();
