@@ -120,7 +120,8 @@ inline bool is_udp_from(const Bytes& f, std::uint32_t from, std::uint16_t sport)
 }
 
 // A tiny authoritative DNS server on 127.0.0.1: "silent.*" gets no answer,
-// "gone.*" NXDOMAIN, anything else one A record.
+// "gone.*" NXDOMAIN, anything else one A record; "liar.*" first gets a
+// forged answer with another query id.
 class TinyDnsServer {
  public:
   static constexpr Ipv4 kAnswer = ipv4(203, 0, 113, 7);

@@ -63,6 +63,12 @@ TEST_F(AllowlistTransport, AnswersQueriesToAnyServerFromTheUpstream) {
   EXPECT_EQ(dns.queries.load(), 2);
 }
 
+TEST_F(AllowlistTransport, IgnoresAnswersToAnotherQueryId) {
+  const DnsReply reply = ask(kDnsAddress, 0x7777, "liar.example.test");
+  EXPECT_EQ(reply.rcode, 0);
+  EXPECT_EQ(reply.addresses, std::vector<Ipv4>{TinyDnsServer::kAnswer});
+}
+
 TEST_F(AllowlistTransport, PassesNxdomainAndTurnsSilenceIntoServfail) {
   EXPECT_EQ(ask(kDnsAddress, 0x3333, "gone.example.test").rcode, 3);
   // Not allowed: NXDOMAIN without asking the upstream.

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cerrno>
+#include <random>
 
 namespace voidbox::net {
 namespace {
@@ -17,9 +18,13 @@ constexpr int kMaxReadsPerRound = 8;
 
 std::uint16_t random_id() {
   std::uint16_t id = 0;
-  while (::getrandom(&id, sizeof id, 0) != static_cast<ssize_t>(sizeof id)) {
-  }
-  return id;
+  if (::getrandom(&id, sizeof id, GRND_NONBLOCK) == static_cast<ssize_t>(sizeof id)) return id;
+  // No getrandom (an old kernel, a seccomp filter): still unpredictable
+  // enough to a guest that cannot see the host's clock or memory layout.
+  static thread_local std::mt19937 fallback(
+      static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count() ^
+                                 reinterpret_cast<std::uintptr_t>(&id)));
+  return static_cast<std::uint16_t>(fallback());
 }
 
 }  // namespace
