@@ -92,10 +92,12 @@ std::string tail_of(const std::string& path, std::size_t lines) {
 }
 
 // Runs the VMM from spawn to the guest's VBNET-DONE (then lets it power
-// off, briefly), reading the console from the FIFO opened as `fifo`.
+// off, briefly), reading the console from the FIFO opened as `fifo` and
+// keeping a copy in `console_log`.
 NetRun run_guest(const std::vector<std::string>& argv, int fifo, const std::string& log,
-                 int timeout_s) {
+                 const std::string& console_log, int timeout_s) {
   NetRun run;
+  std::ofstream console(console_log, std::ios::binary | std::ios::trunc);
   const pid_t pid = spawn(argv, log);
   if (pid < 0) {
     run.error = "cannot start " + argv[0];
@@ -111,6 +113,7 @@ NetRun run_guest(const std::vector<std::string>& argv, int fifo, const std::stri
     char buf[4096];
     const ssize_t n = ::read(fifo, buf, sizeof buf);
     if (n > 0) {
+      console.write(buf, n);
       partial.append(buf, static_cast<std::size_t>(n));
       for (std::size_t nl; !done && (nl = partial.find('\n')) != std::string::npos;) {
         std::string_view line(partial.data(), nl);
@@ -124,8 +127,10 @@ NetRun run_guest(const std::vector<std::string>& argv, int fifo, const std::stri
     exited = n <= 0 && ::waitpid(pid, &st, WNOHANG) == pid;
   }
   if (!done && run.error.empty()) {
+    console.flush();
     run.error = exited ? "the VMM exited before the guest finished: " + tail_of(log, 3)
-                       : "no VBNET-DONE within " + std::to_string(timeout_s) + " s";
+                       : "no VBNET-DONE within " + std::to_string(timeout_s) +
+                             " s; console: " + tail_of(console_log, 2);
   }
   // Give the guest's power-off a moment, then stop the VMM either way.
   for (int i = 0; !exited && i < 30; ++i) {
@@ -162,7 +167,8 @@ NetRun run_voidbox_vmm(const GuestSetup& g, const std::string& vmm) {
       {"name", "bench-net"}, {"cmdline", g.guest_cmdline}, {"network", {{"transport", "slirp"}}}};
   const std::string cfg_path = state + "/vm.json";
   std::ofstream(cfg_path) << boost::json::serialize(cfg);
-  NetRun run = run_guest({vmm, cfg_path}, fifo, state + "/vmm.log", g.timeout_s);
+  NetRun run =
+      run_guest({vmm, cfg_path}, fifo, state + "/vmm.log", state + "/console.log", g.timeout_s);
   if (!run.error.empty()) run.error += " (log: " + state + "/vmm.log)";
   return run;
 }
@@ -200,7 +206,7 @@ NetRun run_qemu(const GuestSetup& g, const std::string& qemu, const std::string&
                           netdev,
                           "-device",
                           "virtio-net-device,netdev=n0"},
-                         fifo, log, g.timeout_s);
+                         fifo, log, g.work_dir + "/" + label + "-console.log", g.timeout_s);
   if (!run.error.empty()) run.error += " (log: " + log + ")";
   return run;
 }
@@ -210,19 +216,23 @@ std::expected<Passt, std::string> Passt::start(const std::string& passt, const s
   std::filesystem::remove(sock);
   // The guest's addresses are given, not taken from the host's default
   // route, and so is passt's own MAC (the template interface may be a
-  // loopback, which has none). -1: serve one VMM, then exit.
-  const pid_t pid = spawn(
-      {passt, "--foreground", "--stderr", "--one-off", "-4", "--address", "10.0.2.15", "--netmask",
-       "24", "--gateway", "10.0.2.2", "--mac-addr", "9a:55:9a:55:9a:55", "--socket", sock},
-      log);
+  // loopback, which has none). --one-off: serve one VMM, then exit.
+  std::vector<std::string> argv{
+      passt,       "--foreground", "--stderr",          "--one-off", "-4",
+      "--address", "10.0.2.15",    "--netmask",         "24",        "--gateway",
+      "10.0.2.2",  "--mac-addr",   "9a:55:9a:55:9a:55", "--socket",  sock};
+  // Started as root, passt switches to "nobody", which cannot reach its
+  // socket in the private work dir, and exits at once with status 0.
+  if (::geteuid() == 0) argv.insert(argv.end(), {"--runas", "0"});
+  const pid_t pid = spawn(argv, log);
   if (pid < 0) return std::unexpected("cannot run " + passt + " (Debian package passt)");
   const auto deadline = Clock::now() + std::chrono::seconds(10);
   while (Clock::now() < deadline) {
     if (std::filesystem::exists(sock)) return Passt(pid, sock);
     int st = 0;
     if (::waitpid(pid, &st, WNOHANG) == pid) {
-      return std::unexpected("passt exited " + std::to_string(WEXITSTATUS(st)) + ": " +
-                             tail_of(log, 4));
+      return std::unexpected("passt exited (wait status " + std::to_string(st) +
+                             "): " + tail_of(log, 4));
     }
     ::usleep(20000);
   }
