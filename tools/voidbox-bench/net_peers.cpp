@@ -231,8 +231,15 @@ std::expected<Passt, std::string> Passt::start(const std::string& passt, const s
     if (std::filesystem::exists(sock)) return Passt(pid, sock);
     int st = 0;
     if (::waitpid(pid, &st, WNOHANG) == pid) {
-      return std::unexpected("passt exited (wait status " + std::to_string(st) +
-                             "): " + tail_of(log, 4));
+      std::string why = tail_of(log, 4);
+      // passt sandboxes itself in a user namespace, which the kernel
+      // refuses to a process in a chroot.
+      if (why.find("user namespace") != std::string::npos) {
+        why +=
+            " (new user namespaces are refused inside a chroot, such as the nested "
+            "harness's L1)";
+      }
+      return std::unexpected("passt exited (wait status " + std::to_string(st) + "): " + why);
     }
     ::usleep(20000);
   }
