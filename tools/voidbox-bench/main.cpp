@@ -17,6 +17,8 @@ constexpr Suite kSuites[] = {
      voidbox::bench::run_devices},
     {"daemon", "GET /v1/runs/{id} req/s vs /v1/health; submit-to-first-event p50/p99",
      voidbox::bench::run_daemon},
+    {"net", "guest TCP MB/s both ways and connect-request-response p50/p99 vs QEMU+libslirp, passt",
+     voidbox::bench::run_net},
     {nullptr, nullptr, nullptr},
 };
 

@@ -18,5 +18,6 @@ int run_exec(std::span<const std::string> args);
 int run_oci(std::span<const std::string> args);
 int run_devices(std::span<const std::string> args);
 int run_daemon(std::span<const std::string> args);
+int run_net(std::span<const std::string> args);
 
 }  // namespace voidbox::bench

@@ -7,6 +7,7 @@
 
 #include "filter/bytes.hpp"
 #include "filter/checksum.hpp"
+#include "filter/dns_answer.hpp"
 #include "filter/frame_filter.hpp"
 
 namespace voidbox::net::fuzz {
@@ -18,12 +19,16 @@ void require(bool condition, const char* what) {
   std::abort();
 }
 
+// The id the harness's upstream answers carry (op 5).
+constexpr std::uint16_t kUpstreamId = 0x4242;
+
 class QueuedResolver : public Resolver {
  public:
   void resolve(const std::string& name, Callback done) override {
-    (void)name;
+    names.push_back(name);
     pending.push_back(std::move(done));
   }
+  std::deque<std::string> names;
   std::deque<Callback> pending;
 };
 
@@ -95,7 +100,7 @@ int run_filter(const std::uint8_t* data, std::size_t size) {
                           [&](const Denial&) { ++denials; }, [&] { return now; }, &resolver});
   std::size_t at = 1;
   while (at + 3 <= size) {
-    const std::uint8_t op = data[at] % 5;
+    const std::uint8_t op = data[at] % 6;
     const std::size_t length = std::min<std::size_t>(load_be16(data + at + 1), size - at - 3);
     const std::span<const std::uint8_t> record(data + at + 3, length);
     at += 3 + length;
@@ -115,6 +120,7 @@ int run_filter(const std::uint8_t* data, std::size_t size) {
         if (resolver.pending.empty()) continue;
         auto done = std::move(resolver.pending.front());
         resolver.pending.pop_front();
+        resolver.names.pop_front();
         if (record.empty()) {
           done(std::unexpected(ResolveError::failed));
         } else {
@@ -125,6 +131,21 @@ int run_filter(const std::uint8_t* data, std::size_t size) {
           done(answer);
         }
         require(replies == replies_before + 1, "a finished lookup sends one answer");
+        continue;
+      }
+      case 5: {
+        // The upstream server's bytes, as the transport's resolver parses them.
+        if (resolver.pending.empty()) continue;
+        auto result = parse_dns_answer(record, kUpstreamId, resolver.names.front());
+        if (!result) continue;  // not an answer to this query: still pending
+        if (*result) {
+          require((*result)->addresses.size() <= kMaxUpstreamAddresses, "answers are bounded");
+        }
+        auto done = std::move(resolver.pending.front());
+        resolver.pending.pop_front();
+        resolver.names.pop_front();
+        done(*result);
+        require(replies == replies_before + 1, "a parsed answer sends one reply");
         continue;
       }
       case 4:

@@ -10,7 +10,9 @@ namespace voidbox::net::fuzz {
 // The first byte picks the policy; the rest is a sequence of records
 // [op][length:2][bytes]: a raw frame, an IPv4 packet wrapped in a valid
 // Ethernet+IPv4 header (so the fuzzer reaches TCP, UDP and DNS), a clock
-// step, or the completion of a pending upstream lookup. Invariants that fail
+// step, the completion of a pending upstream lookup, or the upstream
+// server's raw answer to it (parsed as the transport's resolver does, query
+// id 0x4242). Invariants that fail
 // abort: the counters add up, the limits hold, and every frame the filter
 // builds parses back with correct checksums.
 int run_filter(const std::uint8_t* data, std::size_t size);

@@ -40,6 +40,24 @@ def answer(ttl, *addresses):
     return record(3, bytes([ttl]) + b"".join(ip(a) for a in addresses))
 
 
+def name_wire(name):
+    return b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0"
+
+
+def rr(owner, rtype, ttl, data):
+    return owner + struct.pack(">HHIH", rtype, 1, ttl, len(data)) + data
+
+
+def upstream(name, records, rcode=0, qid=0x4242, flags=0x8180):
+    """The upstream's raw answer (op 5) to the pending lookup of `name`."""
+    msg = struct.pack(">HHHHHH", qid, flags | rcode, 1, len(records), 0, 0)
+    msg += name_wire(name) + struct.pack(">HH", 1, 1) + b"".join(records)
+    return record(5, msg)
+
+
+TO_QUESTION = b"\xc0\x0c"
+
+
 def clock(tenths):
     return record(2, bytes([tenths]))
 
@@ -65,6 +83,17 @@ SEEDS = {
     record(0, GATEWAY_MAC + GUEST_MAC + b"\x86\xdd" + bytes(40)) + record(0, bytes(13)),
     "destroy-with-pending": bytes([1]) + udp("10.0.2.3", 53, dns_query("example.com")) +
     record(4, b"\xff"),
+    "upstream-answers": bytes([1]) + udp("10.0.2.3", 53, dns_query("www.pypi.org")) +
+    upstream("www.pypi.org", [rr(name_wire("evil.test"), 1, 5, ip("6.6.6.6")),
+                                 rr(TO_QUESTION, 5, 30, name_wire("cdn.example.net")),
+                                 rr(name_wire("cdn.example.net"), 1, 120, ip("151.101.1.1"))]) +
+    tcp("151.101.1.1", 443) + tcp("6.6.6.6", 443) +
+    udp("8.8.8.8", 53, dns_query("gone.pypi.org")) + upstream("gone.pypi.org", [], rcode=3) +
+    udp("10.0.2.3", 53, dns_query("example.com")) +
+    upstream("example.com", [], qid=0x1111) +
+    upstream("example.com", [b"\xc0\x21" + struct.pack(">HHIH", 1, 1, 60, 4) + ip("1.1.1.1")]) +
+    udp("10.0.2.3", 53, dns_query("files.pypi.org")) +
+    upstream("files.pypi.org", [rr(TO_QUESTION, 1, 60, ip("151.101.0.223"))], flags=0x8380),
     "cidrs-and-forwards": bytes([2 | 4 | 64]) + tcp("192.168.1.1", 22) + tcp("8.8.8.8", 443) +
     tcp("10.0.2.2", 11434) + udp("192.168.9.9", 4000, b"reply", sport=8080) +
     tcp("93.184.216.34", 80, flags=0x12),

@@ -6,4 +6,5 @@
 #include "voidbox/sdk/exporter.hpp"
 #include "voidbox/sdk/guard.hpp"
 #include "voidbox/sdk/plugin.hpp"
+#include "voidbox/sdk/transport.hpp"
 #include "voidbox/sdk/unique_fd.hpp"
