@@ -3,6 +3,8 @@
 // on the host's loopback.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "slirp_harness.hpp"
 
 namespace voidbox::net {
@@ -99,6 +101,14 @@ TEST(SlirpTransport, PickedForwardPortConnectsToTheGuest) {
   });
   ASSERT_FALSE(datagram.empty()) << "no datagram to 10.0.2.15:5353";
   EXPECT_EQ(std::string(datagram.end() - 4, datagram.end()), "ping");
+
+  // Destroying the transport closes the forwarded listener.
+  h.device.transport = nullptr;
+  h.transport.reset();
+  sdk::UniqueFd late(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  to.sin_port = htons(static_cast<std::uint16_t>(tcp_port));
+  EXPECT_NE(::connect(late.get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  EXPECT_EQ(errno, ECONNREFUSED);
 }
 
 TEST(SlirpTransport, ForwardOfAPortInUseFailsStartNamingIt) {
