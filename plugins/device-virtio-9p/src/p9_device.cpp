@@ -177,6 +177,12 @@ void NinepDevice::queue_notify(std::uint16_t) {
       job.request.resize(n);
       virtio::ChainReader reader(queue_->memory(), job.chain);
       job.request.resize(reader.read(job.request));
+      // A driver may hand over more readable bytes than the message: the
+      // size field says where it ends (the parser checks it again).
+      if (job.request.size() >= 4) {
+        const auto size = GuestMemory::load_le<std::uint32_t>(job.request.data());
+        if (size >= kHeaderSize && size < job.request.size()) job.request.resize(size);
+      }
       job.tag = peek_tag(job.request).value_or(kNoTag);
       taken.push_back(std::move(job));
     }
