@@ -33,6 +33,7 @@ fail() {
 value() { sed -n "s/^$1=//p" <<<"$2" | tail -1; }
 
 export VOIDBOX_CONNECT_DEADLINE_SECS=${VOIDBOX_CONNECT_DEADLINE_SECS:-120}
+echo "kvm-mounts: guest kernel and image" >&2
 kernel_info=$("$src/scripts/fetch-kernel.sh" --quiet) || fail "scripts/fetch-kernel.sh failed"
 krel=$(value VERSION "$kernel_info")
 image_info=$("$src/scripts/build-guest-image.sh" --quiet --kernel-version "$krel" \
@@ -86,6 +87,7 @@ mkdir -p "$rw"
 ln -s "$outside" "$rw/planted-abs"
 ln -s ../outside "$rw/planted-rel"
 
+echo "kvm-mounts: voidbox run" >&2
 out=$("$vb" run --file "$work/spec.yaml" --backend kvm 2>"$work/stderr") ||
   fail "voidbox run failed ($?): $(tail -n 20 "$work/stderr")"
 printf '%s\n' "$out" >&2

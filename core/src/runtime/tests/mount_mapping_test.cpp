@@ -36,7 +36,7 @@ TEST(MountMappingTest, EveryMountGetsItsOwnDeviceAndGuestArgument) {
   EXPECT_EQ(c1.at("tag").as_string(), "voidbox1");
   EXPECT_EQ(c1.at("path").as_string(), (t.path / "out").string());
   EXPECT_FALSE(c1.at("readonly").as_bool());
-  EXPECT_EQ(c1.at("owner_uid").as_int64(), 1000);
+  EXPECT_EQ(c1.at("owner_uid").to_number<std::int64_t>(), 1000);
   EXPECT_TRUE(plan->devices[0].as_object().at("config").as_object().at("readonly").as_bool());
   ASSERT_EQ(plan->guest_args.size(), 2u);
   EXPECT_EQ(plan->guest_args[0], "voidbox.mount0=voidbox0,/mnt/repo,ro");
