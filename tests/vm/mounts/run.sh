@@ -71,7 +71,7 @@ SPEC
 cat >"$ro/check.sh" <<'GUEST'
 echo "uid=$(id -u)"
 echo "ro-read=$(cat /mnt/ro/input.txt)"
-if echo x >/mnt/ro/new.txt 2>/tmp/ro.err; then echo "ro-write=allowed"; else echo "ro-write=refused: $(cat /tmp/ro.err)"; fi
+if { echo x >/mnt/ro/new.txt; } 2>/tmp/ro.err; then echo "ro-write=allowed"; else echo "ro-write=refused: $(cat /tmp/ro.err)"; fi
 if mkdir /mnt/ro/newdir 2>/tmp/ro.err; then echo "ro-mkdir=allowed"; else echo "ro-mkdir=refused: $(cat /tmp/ro.err)"; fi
 echo "from the guest" >/mnt/rw/out.txt && echo "rw-write=ok"
 mkdir -p /mnt/rw/nested/deeper && echo data >/mnt/rw/nested/deeper/f && echo "rw-nested=ok"
