@@ -1,6 +1,8 @@
 // The public Sandbox handle on the process backend: streaming exec with
 // stdin, files, a terminal, and stop.
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <mutex>
@@ -122,6 +124,27 @@ TEST_F(SandboxOnProcess, AStoppedSandboxRefusesWork) {
   auto r = box_->exec(req);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, Error::Kind::closed) << r.error().message;
+}
+
+}  // namespace
+}  // namespace voidbox
+
+namespace voidbox {
+namespace {
+
+TEST(SandboxMountsOnProcess, AreRefusedWithAReasonNotIgnored) {
+  char tmpl[] = "/tmp/process-mounts-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  Runtime runtime{process_backend()};
+  SandboxConfig config;
+  config.name = "mounts-test";
+  config.mounts = {{dir, "/mnt/share", true}};
+  auto box = runtime.create_sandbox(config);
+  ::rmdir(dir.c_str());
+  ASSERT_FALSE(box) << "a sandbox on the process backend ignored its mounts";
+  EXPECT_NE(box.error().message.find("cannot share host directories"), std::string::npos)
+      << box.error().message;
 }
 
 }  // namespace

@@ -111,6 +111,9 @@ struct SandboxConfig {
   std::optional<std::string> dns_upstream;
   // Added to every command's environment; a request's own entries win.
   std::map<std::string, std::string> env;
+  // Host directories shared with the guest (VM backends: one virtio-9p
+  // device each; the process backend refuses them).
+  std::vector<spec::Mount> mounts;
   // Where the per-sandbox state directory goes; unset: $XDG_RUNTIME_DIR/voidbox,
   // else /tmp/voidbox-<uid>.
   std::optional<std::filesystem::path> state_root;

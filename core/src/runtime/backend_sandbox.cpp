@@ -7,6 +7,7 @@
 #include <deque>
 #include <fstream>
 
+#include "runtime/mount_mapping.hpp"
 #include "runtime/network_mapping.hpp"
 #include "runtime/secret.hpp"
 #include "voidbox/sandbox.hpp"
@@ -20,7 +21,7 @@ constexpr std::int32_t kStopTimeoutMs = 3000;
 
 std::string vm_config_json(const SandboxConfig& config, const BackendChoice& choice,
                            const std::filesystem::path& state, const protocol::Secret& secret,
-                           const std::vector<spec::PortForward>& ports) {
+                           const std::vector<spec::PortForward>& ports, MountPlan mounts) {
   json::object o;
   o["name"] = config.name;
   if (choice.artifacts) {
@@ -34,6 +35,8 @@ std::string vm_config_json(const SandboxConfig& config, const BackendChoice& cho
   args.emplace_back(std::string(protocol::kCmdlineSecretKey) + "=" +
                     protocol::secret_to_hex(secret));
   args.emplace_back(std::string(protocol::kCmdlineClockKey) + "=" + std::to_string(now));
+  for (auto& a : mounts.guest_args) args.emplace_back(std::move(a));
+  if (!mounts.devices.empty()) o["devices"] = std::move(mounts.devices);
   o["guest_args"] = std::move(args);
   o["memory_mb"] = config.memory_mb;
   o["vcpus"] = config.vcpus;
@@ -87,6 +90,8 @@ Result<std::unique_ptr<BackendSandbox>> BackendSandbox::create(const SandboxConf
   if (!state) return std::unexpected(sandbox_error(state.error()));
   auto secret = generate_secret();
   if (!secret) return std::unexpected(sandbox_error(secret.error()));
+  auto mounts = plan_mounts(config.mounts);
+  if (!mounts) return std::unexpected(sandbox_error(mounts.error()));
 
   std::vector<spec::PortForward> ports;
   if (config.network.enabled && !choice->vm) {
@@ -106,8 +111,8 @@ Result<std::unique_ptr<BackendSandbox>> BackendSandbox::create(const SandboxConf
   std::unique_ptr<BackendSandbox> box(
       new BackendSandbox(std::move(*choice), std::move(*state), config.env));
   box->info_.published_ports = ports;
-  auto vm =
-      factory->create(vm_config_json(config, box->choice_, box->info_.state_dir, *secret, ports));
+  auto vm = factory->create(vm_config_json(config, box->choice_, box->info_.state_dir, *secret,
+                                           ports, std::move(*mounts)));
   if (!vm) {
     return std::unexpected(sandbox_error("backend '" + box->choice_.backend +
                                          "' could not create the VM: " + vm.error().message));
@@ -141,6 +146,11 @@ Result<std::unique_ptr<BackendSandbox>> BackendSandbox::create(const SandboxConf
     return std::unexpected(sandbox_error("cannot reach the guest agent on backend '" +
                                          box->choice_.backend + "': " + hello.error().message +
                                          box->console_tail()));
+  }
+  if (const auto& failed = hello->capabilities.mount_errors; !failed.empty()) {
+    std::string message = "the guest could not mount its host shares:";
+    for (const auto& e : failed) message += "\n  " + e;
+    return std::unexpected(sandbox_error(message));
   }
   box->hello_ = *hello;
   box->info_.guest_kernel = hello->kernel_release;

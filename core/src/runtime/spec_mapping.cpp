@@ -36,13 +36,12 @@ SandboxConfig sandbox_config_for(const spec::RunSpec& spec, const HostEnv& host)
     c.dns_upstream = *upstream;
   }
   c.env = resolve_env(spec.sandbox.env, host);
+  c.mounts = spec.sandbox.mounts;
   return c;
 }
 
 std::vector<std::string> unsupported_sandbox_fields(const spec::Sandbox& sandbox) {
   std::vector<std::string> warnings;
-  if (!sandbox.mounts.empty())
-    warnings.emplace_back("sandbox.mounts are not supported yet; ignored");
   if (sandbox.image) {
     warnings.emplace_back("sandbox.image (OCI rootfs) is not supported yet; ignored");
   }

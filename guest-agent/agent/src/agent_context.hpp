@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "file_ops.hpp"
 #include "file_roots.hpp"
@@ -33,6 +34,7 @@ struct AgentContext {
   std::atomic<bool> shutdown_requested{false};
   std::size_t write_queue_bytes = 8u << 20;
   std::size_t stdin_window = 8u << 20;
+  std::vector<std::string> mount_errors;  // host shares that could not be mounted
 
   // A guest path (cwd, HOME) as seen by the agent's own filesystem.
   std::string host_path(const std::string& guest_path) const {

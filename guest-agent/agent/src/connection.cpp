@@ -135,6 +135,7 @@ bool Connection::authenticate(pr::Frame& f) {
   caps.max_ptys = limits.max_ptys;
   caps.stdin_window = ctx_.stdin_window;
   caps.file_roots = ctx_.roots.roots();
+  caps.mount_errors = ctx_.mount_errors;
   writer_.send(pr::make_frame(f.request_id, ack));
   authenticated_ = true;
   return true;

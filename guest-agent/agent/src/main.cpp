@@ -23,6 +23,7 @@
 #include "log.hpp"
 #include "modules.hpp"
 #include "network_setup.hpp"
+#include "shares.hpp"
 
 namespace agent = voidbox::agent;
 namespace pr = voidbox::protocol;
@@ -34,8 +35,9 @@ constexpr const char* kUsage = R"(Usage: voidbox-guest-agent [options]
 The VoidBox guest agent. As PID 1 of a VM (no options needed) it mounts the
 basic filesystems, loads the kernel modules under /lib/modules/$(uname -r) in
 dependency order, sets the clock from voidbox.clock=, reads the session secret
-from voidbox.secret= on /proc/cmdline, and serves the VoidBox protocol on
-vsock port 1234.
+from voidbox.secret= on /proc/cmdline, mounts the host shares named by
+voidbox.mount<N>=<tag>,<path>,ro|rw (virtio-9p; failures are reported in the
+handshake), and serves the VoidBox protocol on vsock port 1234.
 
 Process mode (for the process backend):
   --process-mode        run as an ordinary process: no mounts, no modules;
@@ -236,6 +238,11 @@ int main(int argc, char** argv) {
     } else {
       VB_LOG_WARN("%s", network.summary.c_str());
     }
+    // Shares are in place before the first connection, so no command sees
+    // an empty mount point.
+    auto shares = agent::shares_from_cmdline(cmdline);
+    ctx->mount_errors = agent::mount_shares(shares.shares);
+    ctx->mount_errors.insert(ctx->mount_errors.begin(), shares.errors.begin(), shares.errors.end());
   }
 
   if (auto hex = pr::cmdline_value(cmdline, pr::kCmdlineSecretKey)) {

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -129,7 +130,9 @@ int run(const std::string& config_path) {
   if (auto r = (*vm)->boot(); !r)
     return finish(exit_fd.get(), VmEnd::kInternalError, r.error().message);
 
-  if (auto r = confine_process(); !r) {
+  const bool file_shares = std::any_of(config->devices.begin(), config->devices.end(),
+                                       [](const auto& d) { return d.type == "virtio-9p"; });
+  if (auto r = confine_process(file_shares); !r) {
     std::cerr << "voidbox-vmm: warning: " << r.error().message << "\n";
   }
 

@@ -53,6 +53,19 @@ std::expected<ProcessVmConfig, std::string> parse_config(std::string_view text) 
       c.guest_args.emplace_back(a.as_string());
     }
   }
+  // Host shares need a virtio device and a guest kernel to mount them; a
+  // local process has neither, and quietly running without the share would
+  // let a command write where the spec never allowed or read nothing.
+  if (const json::value* devices = o.if_contains("devices"); devices && devices->is_array()) {
+    for (const auto& d : devices->as_array()) {
+      const auto* type = d.is_object() ? d.as_object().if_contains("type") : nullptr;
+      if (type != nullptr && type->is_string() && type->as_string() == "virtio-9p") {
+        return std::unexpected(
+            "the process backend cannot share host directories (sandbox.mounts); use a VM "
+            "backend such as --backend kvm");
+      }
+    }
+  }
   if (c.serial_log.empty()) c.serial_log = c.state_dir + "/agent.log";
   return c;
 }

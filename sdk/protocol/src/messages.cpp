@@ -89,7 +89,8 @@ std::string encode(const HelloAck& m) {
            {"max_ptys", c.max_ptys},
            {"max_data_chunk", c.max_data_chunk},
            {"stdin_window", c.stdin_window},
-           {"file_roots", detail::to_array(c.file_roots)}};
+           {"file_roots", detail::to_array(c.file_roots)},
+           {"mount_errors", detail::to_array(c.mount_errors)}};
   return text(Obj{{"version", m.version},
                   {"features", detail::to_array(m.features)},
                   {"agent_version", m.agent_version},
@@ -269,6 +270,7 @@ std::expected<HelloAck, ProtocolError> decode<HelloAck>(std::string_view json) {
     VB_READ(c, "max_data_chunk", k.max_data_chunk);
     VB_READ(c, "stdin_window", k.stdin_window);
     VB_READ(c, "file_roots", k.file_roots);
+    VB_READ(c, "mount_errors", k.mount_errors);
   }
   return m;
 }

@@ -83,12 +83,14 @@ TEST(Messages, HelloAckRoundTrip) {
   a.capabilities.exec_uid = 1000;
   a.capabilities.max_execs = 16;
   a.capabilities.file_roots = {"/workspace", "/tmp"};
+  a.capabilities.mount_errors = {"voidbox0 on /mnt/x: mount failed: No such device"};
   auto b = vp::decode<vp::HelloAck>(vp::encode(a));
   ASSERT_TRUE(b);
   EXPECT_EQ(b->features, a.features);
   EXPECT_EQ(b->capabilities.exec_uid, 1000u);
   EXPECT_EQ(b->capabilities.max_execs, 16u);
   EXPECT_EQ(b->capabilities.file_roots, a.capabilities.file_roots);
+  EXPECT_EQ(b->capabilities.mount_errors, a.capabilities.mount_errors);
 }
 
 TEST(Messages, LimitsKeepAbsentFieldsUnset) {

@@ -256,12 +256,16 @@ TEST(RuntimeDispatch, IgnoredFieldsAndTheBackendsWarningsReachTheObserverInOrder
   s.sandbox.image = "alpine:3";
   Recorder seen;
   ASSERT_TRUE(fake.runtime.run(s, seen));
-  ASSERT_GE(seen.events.size(), 6u);
-  EXPECT_EQ(std::vector<std::string>(seen.events.begin(), seen.events.begin() + 6),
-            (std::vector<std::string>{
-                "run_started wf", "warning sandbox.mounts are not supported yet; ignored",
-                "warning sandbox.image (OCI rootfs) is not supported yet; ignored",
-                "stage_started wf", "warning NO VM: falling back", "sandbox_ready fake"}));
+  ASSERT_GE(seen.events.size(), 5u);
+  EXPECT_EQ(
+      std::vector<std::string>(seen.events.begin(), seen.events.begin() + 5),
+      (std::vector<std::string>{
+          "run_started wf", "warning sandbox.image (OCI rootfs) is not supported yet; ignored",
+          "stage_started wf", "warning NO VM: falling back", "sandbox_ready fake"}));
+  // Mounts are no longer ignored: they reach the sandbox's config.
+  ASSERT_EQ(fake.log->created.size(), 1u);
+  ASSERT_EQ(fake.log->created[0].mounts.size(), 1u);
+  EXPECT_EQ(fake.log->created[0].mounts[0].guest, "/guest");
 }
 
 TEST(RuntimeDispatch, ASandboxThatCannotBeMadeIsTheRunsError) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace voidbox::kvm {
 namespace {
@@ -92,9 +93,19 @@ constexpr const char* kAllowed[] = {
     "unlinkat",
 };
 
+// What a host directory share (virtio-9p) serves with: confined opens
+// (openat2) and the *at calls on the descriptors they return, plus chmod,
+// utimensat and truncate by /proc/self/fd path for the calls that take no
+// O_PATH descriptor.
+constexpr const char* kFileShareAllowed[] = {
+    "openat",   "openat2",   "getdents64", "mkdirat",  "symlinkat", "linkat",
+    "renameat", "renameat2", "readlinkat", "fchmodat", "utimensat", "fstatfs",
+    "statx",    "chmod",     "truncate",   "fchmod",   "fallocate", "fadvise64",
+};
+
 }  // namespace
 
-Result<void> confine_process() {
+Result<void> confine_process(bool file_shares) {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return fail_errno("PR_SET_NO_NEW_PRIVS failed");
   const char* mode_env = std::getenv("VOIDBOX_VMM_SECCOMP");
@@ -103,7 +114,10 @@ Result<void> confine_process() {
   const std::uint32_t action = mode == "log" ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(action), seccomp_release);
   if (!ctx) return fail("seccomp_init failed");
-  for (const char* name : kAllowed) {
+  std::vector<const char*> allowed(std::begin(kAllowed), std::end(kAllowed));
+  if (file_shares)
+    allowed.insert(allowed.end(), std::begin(kFileShareAllowed), std::end(kFileShareAllowed));
+  for (const char* name : allowed) {
     const int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
     if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0); rc != 0) {

@@ -9,6 +9,7 @@
 
 namespace voidbox::kvm {
 
-Result<void> confine_process();
+// file_shares: the VM has host directory shares, whose server opens files.
+Result<void> confine_process(bool file_shares);
 
 }  // namespace voidbox::kvm

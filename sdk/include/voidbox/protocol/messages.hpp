@@ -91,6 +91,9 @@ struct Capabilities {
   // guest never stops reading the connection because a child is not reading.
   std::uint64_t stdin_window = 0;
   std::vector<std::string> file_roots;  // allowed roots for file RPCs, e.g. "/workspace"
+  // Host shares (voidbox.mount<N>=) the guest could not mount, one
+  // "<tag> on <path>: <reason>" each; the host refuses such a sandbox.
+  std::vector<std::string> mount_errors;
 };
 struct HelloAck {
   static constexpr MessageType kType = MessageType::HelloAck;

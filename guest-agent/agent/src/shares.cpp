@@ -1,0 +1,107 @@
+#include "shares.hpp"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "log.hpp"
+#include "voidbox/protocol/handshake.hpp"
+
+namespace voidbox::agent {
+
+namespace {
+
+bool valid_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 31) return false;
+  for (char c : tag) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool valid_path(std::string_view path) {
+  if (path.size() < 2 || path.front() != '/' || path.size() > 1024) return false;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    const std::size_t end = std::min(path.find('/', start), path.size());
+    if (path.substr(start, end - start) == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+// mkdir -p; errno of the first failure other than EEXIST.
+int make_dirs(const std::string& path) {
+  for (std::size_t at = 1; at <= path.size(); ++at) {
+    if (at != path.size() && path[at] != '/') continue;
+    const std::string prefix = path.substr(0, at);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) return errno;
+  }
+  return 0;
+}
+
+}  // namespace
+
+ShareList shares_from_cmdline(std::string_view cmdline) {
+  ShareList out;
+  for (int i = 0; i < kMaxShares; ++i) {
+    const std::string key = "voidbox.mount" + std::to_string(i);
+    const auto value = protocol::cmdline_value(cmdline, key);
+    if (!value) continue;
+    const std::size_t a = value->find(',');
+    const std::size_t b = a == std::string::npos ? a : value->find(',', a + 1);
+    Share s;
+    std::string mode;
+    if (b != std::string::npos) {
+      s.tag = value->substr(0, a);
+      s.path = value->substr(a + 1, b - a - 1);
+      mode = value->substr(b + 1);
+    }
+    if (!valid_tag(s.tag) || !valid_path(s.path) || (mode != "ro" && mode != "rw")) {
+      out.errors.push_back(key + "=" + *value + ": expected <tag>,<absolute path>,ro|rw");
+      continue;
+    }
+    s.readonly = mode == "ro";
+    out.shares.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<std::string> mount_shares(const std::vector<Share>& shares) {
+  std::vector<std::string> errors;
+  for (const Share& s : shares) {
+    const std::string where = s.tag + " on " + s.path + ": ";
+    if (int e = make_dirs(s.path); e != 0) {
+      errors.push_back(where + "cannot create the mount point: " + std::strerror(e));
+      continue;
+    }
+    const unsigned long flags = MS_NOSUID | MS_NODEV | (s.readonly ? MS_RDONLY : 0);
+    int rc = -1;
+    // The 9p transport registers its tags while its driver probes the
+    // virtio devices at module load; ENOENT means the tag is not (yet) there.
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      rc = ::mount(s.tag.c_str(), s.path.c_str(), "9p", flags, kShareMountOptions);
+      if (rc == 0 || errno != ENOENT) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (rc != 0) {
+      const int e = errno;
+      errors.push_back(where + "mount failed: " + std::strerror(e) +
+                       (e == ENOENT ? " (no virtio-9p device with this tag)" : ""));
+      VB_LOG_ERROR("share %s", errors.back().c_str());
+      continue;
+    }
+    VB_LOG_INFO("share %s mounted on %s (%s)", s.tag.c_str(), s.path.c_str(),
+                s.readonly ? "ro" : "rw");
+  }
+  return errors;
+}
+
+}  // namespace voidbox::agent
