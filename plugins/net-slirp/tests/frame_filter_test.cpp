@@ -215,6 +215,18 @@ TEST(FrameFilter, WithoutAllowDomainsDnsGoesToLibslirp) {
   EXPECT_TRUE(h.sent.empty());
 }
 
+TEST(FrameFilter, ResolveAllDnsAnswersEveryNameWithoutAnAllowlist) {
+  PolicyConfig config;
+  config.resolve_all_dns = true;
+  FilterHarness h(config);
+  const Bytes reply = resolve_through_filter(h, ipv4(8, 8, 8, 8), "anything.org", {kExample}, 30);
+  expect_reply_to_guest(reply, ipv4(8, 8, 8, 8), 17);
+  EXPECT_EQ(get32(reply, reply.size() - 4), kExample);
+  EXPECT_EQ(h.filter->counters().dns_nxdomain, 0u);
+  // Open mode: an address not learnt from an answer is still reachable.
+  EXPECT_EQ(h.feed(tcp_frame({.dst = ipv4(93, 184, 216, 99), .flags = kSyn})), Verdict::pass);
+}
+
 TEST(FrameFilter, ForwardedUdpPortRepliesPass) {
   PolicyConfig config = allowlist({});
   config.forwarded_udp_guest_ports = {5353};

@@ -48,6 +48,11 @@ struct PolicyConfig {
   // whichever peer wrote to the forward, so they pass unchecked.
   std::vector<std::uint16_t> forwarded_udp_guest_ports;
   std::chrono::seconds tcp_idle_timeout{300};
+  // Without allow_domains too, DNS queries (UDP, port 53, any address) are
+  // answered by the policy resolver, every name allowed, instead of passing
+  // to libslirp's forwarder (which reads the host's resolv.conf whenever it
+  // likes: a file open that the confined VMM may not make).
+  bool resolve_all_dns = false;
 };
 
 enum class DenyReason {

@@ -32,6 +32,7 @@ FrameFilter::FrameFilter(const PolicyConfig& config, FilterHooks hooks)
                config.tcp_idle_timeout, hooks_.clock ? hooks_.clock() : Clock::now()),
       self_(std::make_shared<FrameFilter*>(this)) {
   if (config.allow_domains) domains_.emplace(*config.allow_domains);
+  resolve_all_dns_ = config.resolve_all_dns;
 }
 
 Clock::time_point FrameFilter::now() const {
@@ -123,7 +124,7 @@ Verdict FrameFilter::on_udp(const ParsedFrame& frame) {
   const UdpHeader& udp = *frame.udp;
   // Any query to any address: a guest that ignores resolv.conf and asks
   // 8.8.8.8 directly still gets the policy resolver.
-  if (domains_ && udp.destination_port == kDnsPort) return answer_dns(frame);
+  if ((domains_ || resolve_all_dns_) && udp.destination_port == kDnsPort) return answer_dns(frame);
   if (std::find(forwarded_udp_ports_.begin(), forwarded_udp_ports_.end(), udp.source_port) !=
       forwarded_udp_ports_.end()) {
     return Verdict::pass;
@@ -160,7 +161,7 @@ Verdict FrameFilter::answer_dns(const ParsedFrame& frame) {
     send_dns(frame, *query, DnsRcode::refused, {}, 0);
     return Verdict::answer;
   }
-  if (!query->name || !domains_->allows(*query->name)) {
+  if (!query->name || (domains_ && !domains_->allows(*query->name))) {
     ++counters_.dns_nxdomain;
     send_dns(frame, *query, DnsRcode::name_error, {}, 0);
     return Verdict::answer;

@@ -87,6 +87,7 @@ class FrameFilter {
 
   EgressRules rules_;
   std::optional<DomainAllowlist> domains_;
+  bool resolve_all_dns_ = false;
   std::vector<std::uint16_t> forwarded_udp_ports_;
   FilterHooks hooks_;
   ConnectionTracker tracker_;

@@ -129,7 +129,7 @@ sdk::Result<std::unique_ptr<SlirpStack>> SlirpStack::create(std::size_t mtu, Hoo
   // APIs are how agents are tested, so this stays on.
   config.disable_host_loopback = false;
   config.enable_emu = false;
-  config.disable_dns = false;
+  config.disable_dns = true;  // the filter's policy resolver answers DNS
   config.disable_dhcp = false;
   stack->slirp_ = ::slirp_new(&config, &SlirpCallbacks::kCallbacks, stack.get());
   if (stack->slirp_ == nullptr) return sdk::fail(VB_ERR_INTERNAL, "slirp_new failed");

@@ -36,6 +36,7 @@ sdk::Result<std::unique_ptr<SlirpTransport>> SlirpTransport::create(std::string_
                      "or add a nameserver to /etc/resolv.conf");
   }
   config->policy.host_addresses = host_ipv4_addresses();
+  config->policy.resolve_all_dns = true;
   sdk::UniqueFd wake_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wake_fd) return sdk::fail_errno(VB_ERR_IO, "net-slirp: eventfd");
   return std::unique_ptr<SlirpTransport>(
