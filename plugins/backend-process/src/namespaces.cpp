@@ -119,8 +119,13 @@ bool write_text(const std::string& path, const std::string& text) {
       ::_exit(127);
     }
     if (agent > 0) {
-      ::close(error_fd);
-      if (pass_fd >= 0) ::close(3);
+      // This stub never execs, so close-on-exec does not clean up after it:
+      // it would keep every descriptor the parent process had open at the
+      // clone, such as another thread's error pipe, whose reader would then
+      // wait for this namespace to end. It needs nothing beyond stdio.
+      if (::syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
+        for (int fd = 3; fd < 4096; ++fd) ::close(fd);
+      }
       ::prctl(PR_SET_NAME, "voidbox-init");
       for (;;) {
         int status = 0;
