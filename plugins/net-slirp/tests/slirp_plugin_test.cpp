@@ -20,7 +20,8 @@ struct LoadedTransport {
                               std::lock_guard lock(mutex);
                               if (level == VB_LOG_WARN) warnings.emplace_back(message);
                             },
-                            true, {}}};
+                            true,
+                            {}}};
   const vb_transport_vtable* vtable = nullptr;
 
   LoadedTransport() {
