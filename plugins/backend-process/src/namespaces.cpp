@@ -112,7 +112,11 @@ bool write_text(const std::string& path, const std::string& text) {
     // We are PID 1 of the new namespace. The agent treats PID 1 as "booted
     // as a VM's init", so it runs as PID 2 and this stub stays init: it
     // reaps orphans and exits with the agent, which ends the namespace.
-    pid_t agent = ::fork();
+    // The raw syscall, not fork(): this process came from a raw clone of a
+    // multithreaded parent, so glibc's locks (malloc's among them) may be
+    // held by threads that do not exist here, and fork() takes them.
+    const auto agent = static_cast<pid_t>(::syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD),
+                                                    nullptr, nullptr, nullptr, nullptr));
     if (agent < 0) {
       int err = errno;
       (void)!::write(error_fd, &err, sizeof err);
