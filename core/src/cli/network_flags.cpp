@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "runtime/network_mapping.hpp"
 #include "voidbox/spec_parser.hpp"
 
 namespace voidbox::cli {
@@ -51,10 +52,7 @@ boost::json::array published_ports_json(const std::vector<spec::PortForward>& po
 }
 
 void print_published_ports(std::ostream& err, const std::vector<spec::PortForward>& ports) {
-  for (const auto& p : ports) {
-    err << "voidbox: published " << p.address << ":" << p.host_port << "->" << p.guest_port << "/"
-        << protocol_name(p.protocol) << "\n";
-  }
+  for (const auto& p : ports) err << "voidbox: published " << runtime::describe_port(p) << "\n";
   err << std::flush;
 }
 
