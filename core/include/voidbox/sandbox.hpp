@@ -93,6 +93,14 @@ class PtySession {
   virtual std::int64_t pid() const = 0;
 };
 
+// An ext4 disk image attached to a VM (virtio-blk) and mounted in the guest
+// before it serves, e.g. an agent's read-only disk.
+struct DiskAttachment {
+  std::filesystem::path image;
+  std::string guest;  // absolute mount point
+  bool readonly = true;
+};
+
 struct SandboxConfig {
   std::string name = "voidbox";
   // auto, kvm, process, or another backend plugin's name. Empty: the
@@ -114,6 +122,12 @@ struct SandboxConfig {
   // Host directories shared with the guest (VM backends: one virtio-9p
   // device each; the process backend refuses them).
   std::vector<spec::Mount> mounts;
+  // VM backends only; the process backend refuses them.
+  std::vector<DiskAttachment> disks;
+  // VM backends: at the end the VMM writes guest RAM to <dir>/<state dir
+  // name>.mem (0600, sparse). An audit aid ($VOIDBOX_MEMORY_DUMP_DIR): the
+  // dump holds whatever the guest held.
+  std::optional<std::filesystem::path> memory_dump_dir;
   // Where the per-sandbox state directory goes; unset: $XDG_RUNTIME_DIR/voidbox,
   // else /tmp/voidbox-<uid>.
   std::optional<std::filesystem::path> state_root;

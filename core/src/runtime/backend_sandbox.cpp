@@ -18,6 +18,8 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::int32_t kStopTimeoutMs = 3000;
+// Writing a memory dump reads all of guest RAM on the way out.
+constexpr std::int32_t kStopWithDumpTimeoutMs = 300000;
 
 std::string vm_config_json(const SandboxConfig& config, const BackendChoice& choice,
                            const std::filesystem::path& state, const protocol::Secret& secret,
@@ -43,6 +45,9 @@ std::string vm_config_json(const SandboxConfig& config, const BackendChoice& cho
   o["state_dir"] = state.string();
   o["vsock_cid"] = 3;
   o["serial_log"] = (state / "console.log").string();
+  if (config.memory_dump_dir) {
+    o["memory_dump"] = (*config.memory_dump_dir / (state.filename().string() + ".mem")).string();
+  }
   o["network"] = network_vm_config(config.network, ports, config.dns_upstream);
   return json::serialize(o);
 }
@@ -90,7 +95,7 @@ Result<std::unique_ptr<BackendSandbox>> BackendSandbox::create(const SandboxConf
   if (!state) return std::unexpected(sandbox_error(state.error()));
   auto secret = generate_secret();
   if (!secret) return std::unexpected(sandbox_error(secret.error()));
-  auto mounts = plan_mounts(config.mounts);
+  auto mounts = plan_mounts(config.mounts, config.disks);
   if (!mounts) return std::unexpected(sandbox_error(mounts.error()));
 
   std::vector<spec::PortForward> ports;
@@ -111,6 +116,7 @@ Result<std::unique_ptr<BackendSandbox>> BackendSandbox::create(const SandboxConf
   std::unique_ptr<BackendSandbox> box(
       new BackendSandbox(std::move(*choice), std::move(*state), config.env));
   box->info_.published_ports = ports;
+  box->stop_timeout_ms_ = config.memory_dump_dir ? kStopWithDumpTimeoutMs : kStopTimeoutMs;
   auto vm = factory->create(vm_config_json(config, box->choice_, box->info_.state_dir, *secret,
                                            ports, std::move(*mounts)));
   if (!vm) {
@@ -165,7 +171,7 @@ void BackendSandbox::stop() {
   if (channel_) channel_->close();
   if (vm_) {
     std::lock_guard lock(vm_mu_);
-    (void)vm_->stop(kStopTimeoutMs);
+    (void)vm_->stop(stop_timeout_ms_);
     vm_.reset();
   }
   state_.reset();

@@ -57,6 +57,7 @@ class BackendSandbox final : public voidbox::Sandbox {
   std::mutex vm_mu_;  // a plugin Vm is used by one thread at a time
   std::unique_ptr<control::ControlChannel> channel_;
   protocol::HelloAck hello_;
+  std::int32_t stop_timeout_ms_ = 3000;
 };
 
 }  // namespace voidbox::runtime

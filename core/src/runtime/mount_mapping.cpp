@@ -46,10 +46,12 @@ std::expected<std::string, std::string> host_dir(const spec::Mount& m) {
 
 }  // namespace
 
-std::expected<MountPlan, std::string> plan_mounts(const std::vector<spec::Mount>& mounts) {
-  if (mounts.size() > kMaxMounts) {
-    return std::unexpected("at most " + std::to_string(kMaxMounts) + " sandbox.mounts, got " +
-                           std::to_string(mounts.size()));
+std::expected<MountPlan, std::string> plan_mounts(const std::vector<spec::Mount>& mounts,
+                                                  const std::vector<DiskAttachment>& disks) {
+  if (mounts.size() + disks.size() > kMaxMounts) {
+    return std::unexpected(
+        "at most " + std::to_string(kMaxMounts) + " sandbox.mounts and disks together, got " +
+        std::to_string(mounts.size()) + " mounts and " + std::to_string(disks.size()) + " disks");
   }
   MountPlan plan;
   for (std::size_t i = 0; i < mounts.size(); ++i) {
@@ -68,6 +70,22 @@ std::expected<MountPlan, std::string> plan_mounts(const std::vector<spec::Mount>
         boost::json::object{{"type", "virtio-9p"}, {"config", std::move(config)}});
     plan.guest_args.push_back("voidbox.mount" + std::to_string(i) + "=" + tag + "," + m.guest +
                               (m.readonly ? ",ro" : ",rw"));
+  }
+  for (std::size_t i = 0; i < disks.size(); ++i) {
+    const DiskAttachment& d = disks[i];
+    const std::string where = "disk " + d.image.string() + ": ";
+    if (auto ok = check_guest_path(d.guest); !ok) return std::unexpected(where + ok.error());
+    std::error_code ec;
+    const fs::path image = fs::absolute(d.image, ec).lexically_normal();
+    if (ec || !fs::is_regular_file(image, ec)) {
+      return std::unexpected(where + "no such disk image (a regular file)");
+    }
+    const std::string serial = "vb-disk" + std::to_string(i);
+    boost::json::object config{{"path", image.string()}, {"read_only", d.readonly}, {"id", serial}};
+    plan.devices.push_back(
+        boost::json::object{{"type", "virtio-blk"}, {"config", std::move(config)}});
+    plan.guest_args.push_back("voidbox.disk" + std::to_string(i) + "=" + serial + "," + d.guest +
+                              (d.readonly ? ",ro" : ",rw"));
   }
   return plan;
 }

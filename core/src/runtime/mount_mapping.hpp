@@ -1,6 +1,8 @@
-// From `sandbox.mounts` to what the VM needs: one virtio-9p device per
-// mount (tags voidbox0, voidbox1, ...) and one guest argument per mount,
+// From `sandbox.mounts` and the sandbox's disks to what the VM needs: one
+// virtio-9p device per mount (tags voidbox0, voidbox1, ...), one virtio-blk
+// device per disk (serials vb-disk0, ...), and one guest argument each,
 //   voidbox.mount<N>=<tag>,<guest path>,ro|rw
+//   voidbox.disk<N>=<serial>,<guest path>,ro|rw
 // which the guest agent mounts before it serves.
 #pragma once
 
@@ -9,11 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "voidbox/sandbox.hpp"
 #include "voidbox/spec.hpp"
 
 namespace voidbox::runtime {
 
-// The KVM VMM has 8 virtio-mmio slots; vsock and the network take two.
+// The KVM VMM has 8 virtio-mmio slots; vsock and the network take two, and
+// mounts and disks share the rest.
 inline constexpr std::size_t kMaxMounts = 6;
 // The guest agent's command user, whom every shared file is presented as
 // owned by so that it can write read-write shares.
@@ -29,6 +33,8 @@ struct MountPlan {
 // read-write host directory that does not exist is created, a read-only one
 // that does not exist is an error, as is a guest path the guest argument
 // cannot carry (not absolute, "/", whitespace, commas, "..").
-std::expected<MountPlan, std::string> plan_mounts(const std::vector<spec::Mount>& mounts);
+// A disk image must exist and be a regular file.
+std::expected<MountPlan, std::string> plan_mounts(const std::vector<spec::Mount>& mounts,
+                                                  const std::vector<DiskAttachment>& disks = {});
 
 }  // namespace voidbox::runtime

@@ -35,6 +35,7 @@ SandboxConfig sandbox_config_for(const spec::RunSpec& spec, const HostEnv& host)
   if (auto upstream = host("VOIDBOX_DNS_UPSTREAM"); upstream && !upstream->empty()) {
     c.dns_upstream = *upstream;
   }
+  if (auto dir = host("VOIDBOX_MEMORY_DUMP_DIR"); dir && !dir->empty()) c.memory_dump_dir = *dir;
   c.env = resolve_env(spec.sandbox.env, host);
   c.mounts = spec.sandbox.mounts;
   return c;

@@ -36,8 +36,9 @@ The VoidBox guest agent. As PID 1 of a VM (no options needed) it mounts the
 basic filesystems, loads the kernel modules under /lib/modules/$(uname -r) in
 dependency order, sets the clock from voidbox.clock=, reads the session secret
 from voidbox.secret= on /proc/cmdline, mounts the host shares named by
-voidbox.mount<N>=<tag>,<path>,ro|rw (virtio-9p; failures are reported in the
-handshake), and serves the VoidBox protocol on vsock port 1234.
+voidbox.mount<N>=<tag>,<path>,ro|rw (virtio-9p) and the ext4 disks named by
+voidbox.disk<N>=<serial>,<path>,ro|rw (virtio-blk; failures of either are
+reported in the handshake), and serves the VoidBox protocol on vsock port 1234.
 
 Process mode (for the process backend):
   --process-mode        run as an ordinary process: no mounts, no modules;
@@ -243,6 +244,10 @@ int main(int argc, char** argv) {
     auto shares = agent::shares_from_cmdline(cmdline);
     ctx->mount_errors = agent::mount_shares(shares.shares);
     ctx->mount_errors.insert(ctx->mount_errors.begin(), shares.errors.begin(), shares.errors.end());
+    auto disks = agent::disks_from_cmdline(cmdline);
+    auto disk_errors = agent::mount_disks(disks.shares);
+    ctx->mount_errors.insert(ctx->mount_errors.end(), disks.errors.begin(), disks.errors.end());
+    ctx->mount_errors.insert(ctx->mount_errors.end(), disk_errors.begin(), disk_errors.end());
   }
 
   if (auto hex = pr::cmdline_value(cmdline, pr::kCmdlineSecretKey)) {

@@ -1,5 +1,7 @@
 #include "shares.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,12 +49,10 @@ int make_dirs(const std::string& path) {
   return 0;
 }
 
-}  // namespace
-
-ShareList shares_from_cmdline(std::string_view cmdline) {
+ShareList words_from_cmdline(std::string_view cmdline, const std::string& prefix) {
   ShareList out;
   for (int i = 0; i < kMaxShares; ++i) {
-    const std::string key = "voidbox.mount" + std::to_string(i);
+    const std::string key = prefix + std::to_string(i);
     const auto value = protocol::cmdline_value(cmdline, key);
     if (!value) continue;
     const std::size_t a = value->find(',');
@@ -72,6 +72,44 @@ ShareList shares_from_cmdline(std::string_view cmdline) {
     out.shares.push_back(std::move(s));
   }
   return out;
+}
+
+std::string read_small_file(const std::string& path) {
+  char buf[64];
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  const ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n <= 0) return {};
+  std::string out(buf, static_cast<std::size_t>(n));
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+ShareList shares_from_cmdline(std::string_view cmdline) {
+  return words_from_cmdline(cmdline, "voidbox.mount");
+}
+
+ShareList disks_from_cmdline(std::string_view cmdline) {
+  return words_from_cmdline(cmdline, "voidbox.disk");
+}
+
+std::string block_device_with_serial(const std::string& sys_block, const std::string& serial) {
+  DIR* dir = ::opendir(sys_block.c_str());
+  if (dir == nullptr) return {};
+  std::string found;
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name.size() < 3 || name.compare(0, 2, "vd") != 0) continue;
+    if (read_small_file(sys_block + "/" + name + "/serial") == serial) {
+      found = name;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
 }
 
 std::vector<std::string> mount_shares(const std::vector<Share>& shares) {
@@ -100,6 +138,41 @@ std::vector<std::string> mount_shares(const std::vector<Share>& shares) {
     }
     VB_LOG_INFO("share %s mounted on %s (%s)", s.tag.c_str(), s.path.c_str(),
                 s.readonly ? "ro" : "rw");
+  }
+  return errors;
+}
+
+std::vector<std::string> mount_disks(const std::vector<Share>& disks,
+                                     const std::string& sys_block) {
+  std::vector<std::string> errors;
+  for (const Share& d : disks) {
+    const std::string where = "disk " + d.tag + " on " + d.path + ": ";
+    if (int e = make_dirs(d.path); e != 0) {
+      errors.push_back(where + "cannot create the mount point: " + std::strerror(e));
+      continue;
+    }
+    // virtio_blk registers its disks while it probes at module load; a short
+    // wait covers a probe still in flight.
+    std::string dev;
+    for (int attempt = 0; attempt < 40 && dev.empty(); ++attempt) {
+      dev = block_device_with_serial(sys_block, d.tag);
+      if (dev.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (dev.empty()) {
+      errors.push_back(where + "no virtio-blk disk with this serial");
+      VB_LOG_ERROR("%s", errors.back().c_str());
+      continue;
+    }
+    const std::string node = "/dev/" + dev;
+    const unsigned long flags = MS_NOSUID | MS_NODEV | (d.readonly ? MS_RDONLY : 0);
+    // noload: a read-only disk's journal is never replayed (it cannot be written).
+    if (::mount(node.c_str(), d.path.c_str(), "ext4", flags, d.readonly ? "noload" : "") != 0) {
+      errors.push_back(where + "mount of " + node + " failed: " + std::strerror(errno));
+      VB_LOG_ERROR("%s", errors.back().c_str());
+      continue;
+    }
+    VB_LOG_INFO("disk %s (%s) mounted on %s (%s)", d.tag.c_str(), node.c_str(), d.path.c_str(),
+                d.readonly ? "ro" : "rw");
   }
   return errors;
 }

@@ -84,6 +84,33 @@ std::string stats_json(const Vm& vm, const NetworkLink* network) {
   return o.str();
 }
 
+// Writes every non-zero page of guest RAM at its offset in the dump (the
+// zero pages stay holes), with pwrite only: the process is confined by now.
+void dump_guest_ram(int fd, const voidbox::virtio::GuestMemory& memory, const std::string& path) {
+  constexpr std::uint64_t kPage = 4096;
+  static const std::byte kZero[kPage] = {};
+  std::uint64_t offset = 0, written = 0, failed = 0;
+  for (const auto& r : memory.regions()) {
+    // SAFETY: the region is this process's own mapping of guest RAM, still
+    // mapped (devices and RAM are torn down after this) and not written by
+    // any vCPU, which have all stopped.
+    const std::byte* base = r.host;
+    for (std::uint64_t at = 0; at + kPage <= r.size; at += kPage) {
+      if (std::memcmp(base + at, kZero, kPage) == 0) continue;
+      if (::pwrite(fd, base + at, kPage, static_cast<off_t>(offset + at)) == kPage) {
+        written += kPage;
+      } else {
+        ++failed;
+      }
+    }
+    offset += r.size;
+  }
+  [[maybe_unused]] int rc = ::ftruncate(fd, static_cast<off_t>(offset));
+  std::cerr << "voidbox-vmm: memory dump: " << (written >> 20) << " MiB of " << (offset >> 20)
+            << " MiB non-zero written to " << path
+            << (failed ? " (" + std::to_string(failed) + " pages failed)" : "") << "\n";
+}
+
 int finish(int exit_fd, VmEnd end, const std::string& detail) {
   std::ostringstream o;
   o << "{\"reason\":\"" << to_string(end) << "\",\"detail\":\"" << json_escape(detail)
@@ -108,6 +135,16 @@ int run(const std::string& config_path) {
   UniqueFd stats_fd(::open(stats_file_path(config->state_dir).c_str(),
                            O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!exit_fd.valid()) return config_error(-1, "cannot write in state_dir " + config->state_dir);
+  // Opened now: once the process is confined it cannot open files.
+  UniqueFd dump_fd;
+  if (!config->memory_dump.empty()) {
+    dump_fd = UniqueFd(::open(config->memory_dump.c_str(),
+                              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!dump_fd.valid()) {
+      return config_error(exit_fd.get(), "cannot create the memory dump " + config->memory_dump +
+                                             ": " + std::strerror(errno));
+    }
+  }
   if (auto r = check_kernel_runs_here(config->kernel); !r) {
     return config_error(exit_fd.get(), r.error().message);
   }
@@ -182,6 +219,7 @@ int run(const std::string& config_path) {
     ::_exit(status);
   }
   rewrite(stats_fd.get(), stats_json(**vm, network));
+  if (dump_fd.valid()) dump_guest_ram(dump_fd.get(), (*vm)->memory(), config->memory_dump);
   if (network != nullptr) std::cerr << "voidbox-vmm: network: " << network->describe() << "\n";
   const std::int64_t vcpus_done = monotonic_ns();
   attached->network.reset();  // unhooks the NIC, then stops the transport

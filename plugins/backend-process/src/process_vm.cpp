@@ -64,6 +64,11 @@ std::expected<ProcessVmConfig, std::string> parse_config(std::string_view text) 
             "the process backend cannot share host directories (sandbox.mounts); use a VM "
             "backend such as --backend kvm");
       }
+      if (type != nullptr && type->is_string() && type->as_string() == "virtio-blk") {
+        return std::unexpected(
+            "the process backend cannot attach disks (an agent disk needs a VM backend such as "
+            "--backend kvm)");
+      }
     }
   }
   if (c.serial_log.empty()) c.serial_log = c.state_dir + "/agent.log";

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace voidbox::runtime {
 namespace {
@@ -76,6 +77,35 @@ TEST(MountMappingTest, RelativeHostPathsAreMadeAbsolute) {
   ASSERT_TRUE(plan) << plan.error();
   EXPECT_EQ(plan->devices[0].as_object().at("config").as_object().at("path").as_string(),
             (t.path / "rel/out").string());
+}
+
+TEST(MountMappingTest, ADiskIsAVirtioBlkDeviceFoundInTheGuestBySerial) {
+  TempDir t;
+  fs::create_directories(t.path / "repo");
+  std::ofstream(t.path / "agent.ext4") << "image";
+  auto plan = plan_mounts({{(t.path / "repo").string(), "/mnt/repo", true}},
+                          {{t.path / "agent.ext4", "/opt/voidbox/agent", true}});
+  ASSERT_TRUE(plan) << plan.error();
+  ASSERT_EQ(plan->devices.size(), 2u);
+  const auto& d = plan->devices[1].as_object();
+  EXPECT_EQ(d.at("type").as_string(), "virtio-blk");
+  const auto& c = d.at("config").as_object();
+  EXPECT_EQ(c.at("path").as_string(), (t.path / "agent.ext4").string());
+  EXPECT_TRUE(c.at("read_only").as_bool());
+  EXPECT_EQ(c.at("id").as_string(), "vb-disk0");
+  EXPECT_EQ(plan->guest_args.back(), "voidbox.disk0=vb-disk0,/opt/voidbox/agent,ro");
+}
+
+TEST(MountMappingTest, AMissingDiskImageOrTooManyDevicesIsRefused) {
+  TempDir t;
+  auto missing = plan_mounts({}, {{t.path / "nope.ext4", "/opt/agent", true}});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("no such disk image"), std::string::npos) << missing.error();
+  std::ofstream(t.path / "d.ext4") << "image";
+  std::vector<DiskAttachment> disks(kMaxMounts + 1, {t.path / "d.ext4", "/opt/agent", true});
+  auto many = plan_mounts({}, disks);
+  ASSERT_FALSE(many);
+  EXPECT_NE(many.error().find("mounts and disks together"), std::string::npos) << many.error();
 }
 
 }  // namespace

@@ -96,6 +96,7 @@ Result<VmConfig> parse_vm_config(std::string_view text) {
   VB_TRY_ASSIGN(c.cmdline, get_string(o, "cmdline", false));
   VB_TRY_ASSIGN(c.state_dir, get_string(o, "state_dir", true));
   VB_TRY_ASSIGN(c.serial_log, get_string(o, "serial_log", false));
+  VB_TRY_ASSIGN(c.memory_dump, get_string(o, "memory_dump", false));
   VB_TRY_ASSIGN(c.memory_mb, get_uint(o, "memory_mb", 512, 64, 64 * 1024));
   std::uint64_t n = 0;
   VB_TRY_ASSIGN(n, get_uint(o, "vcpus", 1, 1, 64));

@@ -48,6 +48,10 @@ struct VmConfig {
   NetworkConfig network;  // JSON: false, true, or {transport, transport_config, device_config}
   std::vector<DeviceConfig> devices;
   DevicePath device_path = DevicePath::kAuto;  // "auto" | "sync" | "event" | "ioeventfd"
+  // Non-empty: at the end of the run, after the vCPUs stopped, guest RAM is
+  // written here (0600, sparse: all-zero pages are holes), low RAM then high
+  // RAM in guest-physical order. For audits such as "no secret in the guest".
+  std::string memory_dump;
 };
 
 Result<VmConfig> parse_vm_config(std::string_view json);
