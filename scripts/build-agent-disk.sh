@@ -3,14 +3,18 @@
 #   scripts/build-agent-disk.sh claude|codex
 # The agent comes from npm (scripts/install-agent.sh); the disk holds its
 # native executable plus every shared library `ldd` lists for it, so a guest
-# without glibc (the busybox initramfs) can run it. Cached by agent version
-# under ${VOIDBOX_CACHE_DIR:-~/.cache/voidbox}/agents/<agent>-<version>.ext4;
+# without glibc (the busybox initramfs) can run it, and the host's bash (the
+# agents' shell tools need bash; claude-code refuses busybox sh). Cached by
+# agent version and disk layout under
+# ${VOIDBOX_CACHE_DIR:-~/.cache/voidbox}/agents/<agent>-<version>-d<layout>.ext4;
 # an existing disk is reused, not rebuilt.
 #
 # Layout (mount it anywhere, e.g. /opt/voidbox-agent = ROOT):
 #   ROOT/bin/<agent>        sh wrapper: runs the agent through the disk's own
 #                           dynamic loader and libraries, so nothing outside
 #                           ROOT is needed (put ROOT/bin on PATH)
+#   ROOT/bin/bash           the same kind of wrapper for the bundled bash
+#                           (point SHELL at it)
 #   ROOT/libexec/<agent>    the npm package's native executable
 #   ROOT/lib/...            the libraries ldd resolved, flattened
 #   ROOT/agent.json         {"agent", "version", "binary", "loader", "libraries"}
@@ -28,7 +32,9 @@ binary=$(bash "$here/install-agent.sh" "$agent")
 version=$(basename "$(echo "$binary" | sed -E "s|(/npm/$agent-[^/]+)/.*|\1|")")
 version=${version#"$agent"-}
 cache=${VOIDBOX_CACHE_DIR:-$HOME/.cache/voidbox}/agents
-disk=$cache/$agent-$version.ext4
+# Bump when the layout changes, so a disk of the old layout is not reused.
+layout=2
+disk=$cache/$agent-$version-d$layout.ext4
 if [[ -f $disk ]]; then
   echo "$disk"
   exit 0
@@ -39,39 +45,48 @@ staging=$(mktemp -d "$cache/.$agent-$version.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
 tree=$staging/tree
 mkdir -p "$tree/bin" "$tree/libexec" "$tree/lib"
-cp "$binary" "$tree/libexec/$agent"
-chmod 0755 "$tree/libexec/$agent"
 
 loader=
 libs=()
-# ldd prints "name => /path (addr)" for libraries and "/path (addr)" for the
-# loader; a static executable (codex is static-pie musl) needs neither.
-if ! ldd "$binary" 2>&1 | grep -q 'statically linked\|not a dynamic executable'; then
-  while read -r line; do
-    path=
-    if [[ $line == *"=>"* ]]; then
-      path=$(awk '{print $3}' <<<"$line")
-    elif [[ $line == /* ]]; then
-      path=$(awk '{print $1}' <<<"$line")
-      loader=$(basename "$path")
-    fi
-    [[ -n $path && -f $path ]] || continue
-    cp -L "$path" "$tree/lib/$(basename "$path")"
-    libs+=("$(basename "$path")")
-  done < <(ldd "$binary")
-  [[ -n $loader ]] || { echo "build-agent-disk.sh: ldd named no dynamic loader for $binary" >&2; exit 1; }
-fi
-
-if [[ -n $loader ]]; then
-  run_line="exec \"\$root/lib/$loader\" --library-path \"\$root/lib\" \"\$root/libexec/$agent\" \"\$@\""
-else
-  run_line="exec \"\$root/libexec/$agent\" \"\$@\""
-fi
-printf '%s\n' '#!/bin/sh' \
-  "# Runs $agent with this disk's loader and libraries, wherever it is mounted." \
-  'root=$(dirname "$(dirname "$(readlink -f "$0")")")' \
-  "$run_line" >"$tree/bin/$agent"
-chmod 0755 "$tree/bin/$agent"
+# add_program SRC NAME: copies SRC to libexec/NAME with the libraries ldd
+# lists (flattened into lib/) and writes the bin/NAME wrapper. ldd prints
+# "name => /path (addr)" for libraries and "/path (addr)" for the loader; a
+# static executable (codex is static-pie musl) needs neither.
+add_program() {
+  local src=$1 name=$2 prog_loader= line path run_line
+  cp -L "$src" "$tree/libexec/$name"
+  chmod 0755 "$tree/libexec/$name"
+  if ! ldd "$src" 2>&1 | grep -q 'statically linked\|not a dynamic executable'; then
+    while read -r line; do
+      path=
+      if [[ $line == *"=>"* ]]; then
+        path=$(awk '{print $3}' <<<"$line")
+      elif [[ $line == /* ]]; then
+        path=$(awk '{print $1}' <<<"$line")
+        prog_loader=$(basename "$path")
+      fi
+      [[ -n $path && -f $path ]] || continue
+      [[ -f $tree/lib/$(basename "$path") ]] && continue
+      cp -L "$path" "$tree/lib/$(basename "$path")"
+      libs+=("$(basename "$path")")
+    done < <(ldd "$src")
+    [[ -n $prog_loader ]] || { echo "build-agent-disk.sh: ldd named no dynamic loader for $src" >&2; exit 1; }
+  fi
+  if [[ -n $prog_loader ]]; then
+    run_line="exec \"\$root/lib/$prog_loader\" --library-path \"\$root/lib\" \"\$root/libexec/$name\" \"\$@\""
+  else
+    run_line="exec \"\$root/libexec/$name\" \"\$@\""
+  fi
+  printf '%s\n' '#!/bin/sh' \
+    "# Runs $name with this disk's loader and libraries, wherever it is mounted." \
+    'root=$(dirname "$(dirname "$(readlink -f "$0")")")' \
+    "$run_line" >"$tree/bin/$name"
+  chmod 0755 "$tree/bin/$name"
+  if [[ $name == "$agent" ]]; then loader=$prog_loader; fi
+}
+add_program "$binary" "$agent"
+bash_path=$(command -v bash)
+add_program "$bash_path" bash
 
 {
   loader_json=null

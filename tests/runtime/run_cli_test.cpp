@@ -81,10 +81,30 @@ TEST(RunCli, JsonOutputIsOneEventPerLine) {
   EXPECT_EQ(last["output"], "HELLO FROM A VOIDBOX WORKFLOW\ndone\n");
 }
 
-TEST(RunCli, AgentKindIsNotSupportedYet) {
-  auto r = run_cli({"run", "--file", fixture("agent-kind.yaml"), "--backend", "process"});
+TEST(RunCli, AgentKindWithoutAnAgentDiskSaysHowToBuildOne) {
+  auto r =
+      run_cli({"run", "--file", fixture("agent-kind.yaml"), "--backend", "process"}, std::nullopt,
+              {"ANTHROPIC_API_KEY=sk-test", "VOIDBOX_CACHE_DIR=/nonexistent/vb-cache"});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("not supported yet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no claude agent disk in /nonexistent/vb-cache/agents: build it with "
+                       "`voidbox image build claude`"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(RunCli, AgentKindWithoutAKeyNamesTheVariable) {
+  auto r = run_cli({"run", "--file", fixture("agent-kind.yaml"), "--backend", "process"},
+                   std::nullopt, {"ANTHROPIC_API_KEY="});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("ANTHROPIC_API_KEY"), std::string::npos) << r.err;
+}
+
+TEST(RunCli, AgentKindOnTheProcessBackendIsRefusedWithTheReason) {
+  auto r = run_cli(
+      {"run", "--file", fixture("agent-kind.yaml"), "--backend", "process"}, std::nullopt,
+      {"ANTHROPIC_API_KEY=sk-test", "VOIDBOX_AGENT_DISK_CLAUDE=" + fixture("agent-kind.yaml")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("the process backend cannot attach disks"), std::string::npos) << r.err;
 }
 
 TEST(RunCli, KvmWithoutItsPluginFailsNamingIt) {

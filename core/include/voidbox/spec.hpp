@@ -78,7 +78,9 @@ struct Llm {
   std::optional<std::string> model;
   std::optional<std::string> base_url;
   std::optional<std::string> api_key_env;
-  bool credential_proxy = false;
+  // Unset: on for providers with a key the host can inject (claude, custom
+  // with api_key_env, codex with a key), off for the others.
+  std::optional<bool> credential_proxy;
 };
 
 struct Observe {

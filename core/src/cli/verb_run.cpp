@@ -38,7 +38,11 @@ constexpr const char* kUsage =
     "URL]\n\n"
     "Runs a spec. kind: workflow runs its steps as a DAG in one shared sandbox and\n"
     "prints the output step's stdout; kind: sandbox boots, runs `echo ready` and waits\n"
-    "for Ctrl-C. Progress goes to stderr; with --output json, stdout carries one JSON\n"
+    "for Ctrl-C; kind: agent runs the coding agent (claude-code or codex, from llm.provider)\n"
+    "in a VM with its agent disk (`voidbox image build claude`), streams what it does, and\n"
+    "prints its output_file (else its result text). The API key stays on the host: the\n"
+    "guest talks to a per-run credential proxy. Progress goes to stderr; with --output json,\n"
+    "stdout carries one JSON\n"
     "event per line instead, the last one {\"event\":\"run_finished\",...,\"output\":...}.\n\n"
     "--backend process runs NO VM (local namespaced processes, NOT a security\n"
     "boundary); auto falls back to it, with a warning, when no VM can boot.\n\n"
@@ -72,6 +76,36 @@ void wait_for_interrupt() {
   pollfd p{g_interrupt_pipe[0], POLLIN, 0};
   while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
   }
+}
+
+// A line of agent text for a terminal: newlines folded, cut at 200 bytes.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= 200) return out + "...";
+    out += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  return out;
+}
+
+json::object agent_json(const AgentOutcome& a) {
+  json::array tools;
+  for (const auto& t : a.tool_calls) tools.emplace_back(t);
+  return {{"stage", a.stage},
+          {"success", a.success},
+          {"error", a.error},
+          {"result", a.result_text},
+          {"model", a.model},
+          {"session_id", a.session_id},
+          {"subtype", a.subtype},
+          {"total_cost_usd", a.cost_usd},
+          {"duration_ms", a.duration_ms},
+          {"duration_api_ms", a.duration_api_ms},
+          {"num_turns", a.turns},
+          {"input_tokens", a.input_tokens},
+          {"output_tokens", a.output_tokens},
+          {"tool_calls", std::move(tools)},
+          {"output_written", a.output_written}};
 }
 
 // Renders the run's events: progress on stderr, the output on stdout; with
@@ -127,15 +161,60 @@ class Reporter final : public RunObserver {
     }
     ctx_.err << std::flush;
   }
+  void on_agent_activity(const AgentActivity& a) override {
+    if (json_) {
+      json::object o{{"event", "agent_activity"}, {"stage", a.stage}, {"type", to_string(a.type)}};
+      if (!a.text.empty()) o["text"] = a.text;
+      if (!a.tool.empty()) o["tool"] = a.tool;
+      if (!a.tool_input.empty()) o["tool_input"] = a.tool_input;
+      if (!a.model.empty()) o["model"] = a.model;
+      if (!a.session_id.empty()) o["session_id"] = a.session_id;
+      if (a.type == AgentActivity::Type::tool_result || a.type == AgentActivity::Type::result) {
+        o["is_error"] = a.is_error;
+      }
+      event(std::move(o));
+      return;
+    }
+    switch (a.type) {
+      case AgentActivity::Type::init:
+        ctx_.err << "[" << a.stage << "] agent started (model " << a.model << ")\n";
+        break;
+      case AgentActivity::Type::text:
+        ctx_.err << "[" << a.stage << "] " << one_line(a.text) << "\n";
+        break;
+      case AgentActivity::Type::tool_use:
+        ctx_.err << "[" << a.stage << "] tool " << a.tool << " " << one_line(a.tool_input) << "\n";
+        break;
+      case AgentActivity::Type::error:
+        ctx_.err << "[" << a.stage << "] error: " << one_line(a.text) << "\n";
+        break;
+      case AgentActivity::Type::tool_result:
+      case AgentActivity::Type::result:
+        return;  // the tool's output is the agent's business; the result comes last
+    }
+    ctx_.err << std::flush;
+  }
   void on_run_finished(const RunResult& r) override {
     if (json_) {
-      event({{"event", "run_finished"},
-             {"success", r.success},
-             {"output_step", r.output_step},
-             {"output", r.output}});
-    } else {
-      ctx_.out << r.output << std::flush;
+      json::array agents;
+      for (const auto& a : r.agents) agents.push_back(agent_json(a));
+      json::object o{{"event", "run_finished"},
+                     {"success", r.success},
+                     {"output_step", r.output_step},
+                     {"output", r.output}};
+      if (!r.agents.empty()) o["agents"] = std::move(agents);
+      event(std::move(o));
+      return;
     }
+    for (const auto& a : r.agents) {
+      ctx_.err << "voidbox: agent '" << a.stage << "' " << (a.success ? "succeeded" : "failed")
+               << ": " << a.turns << " turns, " << a.tool_calls.size() << " tool calls, "
+               << a.input_tokens << " input / " << a.output_tokens << " output tokens, $"
+               << a.cost_usd << ", " << a.duration_ms << " ms"
+               << (a.error.empty() ? "" : "\nvoidbox: " + a.error) << "\n";
+    }
+    ctx_.out << r.output << (r.agents.empty() || r.output.ends_with('\n') ? "" : "\n")
+             << std::flush;
   }
 
  private:

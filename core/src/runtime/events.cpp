@@ -16,4 +16,22 @@ const char* to_string(StepStatus status) {
   return "unknown";
 }
 
+const char* to_string(AgentActivity::Type type) {
+  switch (type) {
+    case AgentActivity::Type::init:
+      return "init";
+    case AgentActivity::Type::text:
+      return "text";
+    case AgentActivity::Type::tool_use:
+      return "tool_use";
+    case AgentActivity::Type::tool_result:
+      return "tool_result";
+    case AgentActivity::Type::result:
+      return "result";
+    case AgentActivity::Type::error:
+      return "error";
+  }
+  return "unknown";
+}
+
 }  // namespace voidbox

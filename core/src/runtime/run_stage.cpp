@@ -7,8 +7,14 @@ std::string run_name(const spec::RunSpec& spec) {
 }
 
 Result<std::unique_ptr<Sandbox>> open_stage(RunContext& run, const std::string& stage) {
+  return open_stage(run, stage, run.config);
+}
+
+Result<std::unique_ptr<Sandbox>> open_stage(RunContext& run, const std::string& stage,
+                                            const SandboxConfig& config) {
   run.events.on_stage_started(stage);
-  auto box = run.make_sandbox([&](const std::string& warning) { run.events.on_warning(warning); });
+  auto box =
+      run.make_sandbox(config, [&](const std::string& warning) { run.events.on_warning(warning); });
   if (!box) return std::unexpected(box.error());
   run.events.on_sandbox_ready((*box)->info());
   return box;

@@ -19,7 +19,7 @@ struct KindEntry {
 
 // Every kind of spec and who runs it. Adding a kind's runner is one entry.
 constexpr KindEntry kKinds[] = {
-    {spec::Kind::agent, "agent", nullptr, "it needs the agent/LLM work"},
+    {spec::Kind::agent, "agent", runtime::run_agent_kind, ""},
     {spec::Kind::pipeline, "pipeline", nullptr, "it needs the agent/LLM work"},
     {spec::Kind::workflow, "workflow", runtime::run_workflow_kind, ""},
     {spec::Kind::sandbox, "sandbox", runtime::run_sandbox_kind, ""},
@@ -98,9 +98,10 @@ Result<RunResult> Runtime::run(const spec::RunSpec& spec, RunObserver& observer,
   for (const auto& warning : runtime::unsupported_sandbox_fields(spec.sandbox)) {
     events.on_warning(warning);
   }
-  const SandboxConfig config = impl_->from_spec(spec);
-  runtime::RunContext run{spec, events, options,
-                          [&](const WarningSink& warn) { return impl_->make(config, warn); }};
+  runtime::RunContext run{spec, events, options, impl_->from_spec(spec),
+                          [&](const SandboxConfig& config, const WarningSink& warn) {
+                            return impl_->make(config, warn);
+                          }};
   return entry->runner(run);
 }
 

@@ -19,6 +19,9 @@ class SerialObserver final : public RunObserver {
   void on_step_started(const std::string& e) override { call(&RunObserver::on_step_started, e); }
   void on_output(const OutputChunk& e) override { call(&RunObserver::on_output, e); }
   void on_step_finished(const StepResult& e) override { call(&RunObserver::on_step_finished, e); }
+  void on_agent_activity(const AgentActivity& e) override {
+    call(&RunObserver::on_agent_activity, e);
+  }
   void on_stage_finished(const StageResult& e) override {
     call(&RunObserver::on_stage_finished, e);
   }

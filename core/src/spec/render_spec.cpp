@@ -76,7 +76,7 @@ json::value llm_value(const std::optional<Llm>& llm) {
                       {"model", optional_value(llm->model)},
                       {"base_url", optional_value(llm->base_url)},
                       {"api_key_env", optional_value(llm->api_key_env)},
-                      {"credential_proxy", llm->credential_proxy}};
+                      {"credential_proxy", optional_value(llm->credential_proxy)}};
 }
 
 json::object sandbox_object(const Sandbox& s) {

@@ -104,7 +104,7 @@ class Validator {
         error("agent.output_file", "required when agent.mode is service",
               provenance_.find("agent.mode"));
       }
-      if (spec_.llm && spec_.llm->credential_proxy) {
+      if (spec_.llm && spec_.llm->credential_proxy.value_or(false)) {
         error("llm.credential_proxy", "not allowed when agent.mode is service");
       }
     }

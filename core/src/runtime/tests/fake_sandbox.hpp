@@ -6,7 +6,10 @@
 //   cat            prints its stdin
 //   fail TEXT      prints TEXT on stderr and exits 3
 //   printenv NAME  prints the variable the request carries, or exits 1
+//   a program in FakeLog::scripted: its chunks, exit code and timeout
 //   anything else  "never ran" (exit -1 with an error)
+// Files written are kept in FakeLog::files (and read back from there); the
+// allowlist and limits are recorded.
 #pragma once
 
 #include <map>
@@ -16,12 +19,27 @@
 #include <string>
 #include <vector>
 
+#include "voidbox/runtime.hpp"
 #include "voidbox/sandbox.hpp"
 
 namespace voidbox::testing {
 
+struct ScriptedProgram {
+  std::vector<std::string> stdout_chunks;
+  std::string stderr_text;
+  int exit_code = 0;
+  bool timed_out = false;
+  // Written into FakeLog::files when it runs (what the program "wrote").
+  std::map<std::string, std::string> writes;
+};
+
 struct FakeLog {
   std::mutex mu;
+  std::map<std::string, ScriptedProgram> scripted;  // by program, as requested
+  std::map<std::string, std::string> files;
+  std::vector<std::string> file_order;  // paths in the order they were written
+  std::vector<std::string> allowlist;
+  std::optional<protocol::Limits> limits;
   std::vector<SandboxConfig> created;
   std::vector<ExecRequest> execs;
   std::vector<std::optional<std::string>> stdins;
@@ -56,7 +74,20 @@ class FakeSandbox final : public Sandbox {
       if (to) to({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
     };
     ExecResult result;
-    if (r.program == "echo") {
+    std::optional<ScriptedProgram> scripted;
+    {
+      std::lock_guard lock(log_->mu);
+      if (auto it = log_->scripted.find(r.program); it != log_->scripted.end()) {
+        scripted = it->second;
+        for (const auto& [path, text] : scripted->writes) log_->files[path] = text;
+      }
+    }
+    if (scripted) {
+      for (const auto& c : scripted->stdout_chunks) print(out.on_stdout, c);
+      print(out.on_stderr, scripted->stderr_text);
+      result.exit_code = scripted->exit_code;
+      result.timed_out = scripted->timed_out;
+    } else if (r.program == "echo") {
       std::string line;
       for (const auto& a : r.args) line += (line.empty() ? "" : " ") + a;
       print(out.on_stdout, line + "\n");
@@ -80,19 +111,33 @@ class FakeSandbox final : public Sandbox {
     }
     return result;
   }
-  Result<std::uint64_t> write_file(const std::string&, std::span<const std::uint8_t>,
+  Result<std::uint64_t> write_file(const std::string& path, std::span<const std::uint8_t> data,
                                    std::uint32_t) override {
-    return unsupported();
+    std::lock_guard lock(log_->mu);
+    log_->files[path].assign(reinterpret_cast<const char*>(data.data()), data.size());
+    log_->file_order.push_back(path);
+    return data.size();
   }
-  Result<std::string> read_file(const std::string&, std::uint64_t) override {
-    return unsupported();
+  Result<std::string> read_file(const std::string& path, std::uint64_t) override {
+    std::lock_guard lock(log_->mu);
+    auto it = log_->files.find(path);
+    if (it == log_->files.end()) {
+      return std::unexpected(Error{Error::Kind::guest, "no such file: " + path, std::nullopt});
+    }
+    return it->second;
   }
   Result<protocol::StatResult> stat(const std::string&) override { return unsupported(); }
   Result<void> mkdir(const std::string&, std::uint32_t) override { return unsupported(); }
-  Result<std::uint32_t> set_allowlist(const std::vector<std::string>&) override {
-    return unsupported();
+  Result<std::uint32_t> set_allowlist(const std::vector<std::string>& commands) override {
+    std::lock_guard lock(log_->mu);
+    log_->allowlist = commands;
+    return static_cast<std::uint32_t>(commands.size());
   }
-  Result<void> set_limits(const protocol::Limits&) override { return unsupported(); }
+  Result<void> set_limits(const protocol::Limits& limits) override {
+    std::lock_guard lock(log_->mu);
+    log_->limits = limits;
+    return {};
+  }
   Result<void> ping() override { return {}; }
   Result<std::unique_ptr<PtySession>> open_pty(const PtyRequest&, OutputCallback) override {
     return unsupported();
@@ -111,6 +156,32 @@ class FakeSandbox final : public Sandbox {
   SandboxConfig config_;
   SandboxInfo info_;
   protocol::HelloAck hello_;
+};
+
+// A runtime whose sandboxes are fakes sharing one log; `warn` is what the
+// factory reports as the backend's warning, if anything.
+struct FakeRuntime {
+  std::shared_ptr<FakeLog> log = std::make_shared<FakeLog>();
+  std::optional<Error> refuse;
+  std::string backend_warning;
+  Runtime runtime;
+
+  explicit FakeRuntime(RuntimeOptions options = {}) : runtime(with_factory(std::move(options))) {}
+
+ private:
+  RuntimeOptions with_factory(RuntimeOptions options) {
+    options.sandbox_factory = [this](const SandboxConfig& config,
+                                     const WarningSink& warn) -> Result<std::unique_ptr<Sandbox>> {
+      {
+        std::lock_guard lock(log->mu);
+        log->created.push_back(config);
+      }
+      if (!backend_warning.empty() && warn) warn(backend_warning);
+      if (refuse) return std::unexpected(*refuse);
+      return std::make_unique<FakeSandbox>(log, config);
+    };
+    return options;
+  }
 };
 
 }  // namespace voidbox::testing

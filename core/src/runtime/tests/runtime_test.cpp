@@ -14,6 +14,7 @@ namespace voidbox {
 namespace {
 
 using testing::FakeLog;
+using testing::FakeRuntime;
 using testing::FakeSandbox;
 
 // Every event as one line, in the order the observer saw them.
@@ -51,32 +52,6 @@ class Recorder final : public RunObserver {
 
  private:
   void add(std::string e) { events.push_back(std::move(e)); }
-};
-
-// A runtime whose sandboxes are fakes sharing one log; `warn` is what the
-// factory reports as the backend's warning, if anything.
-struct FakeRuntime {
-  std::shared_ptr<FakeLog> log = std::make_shared<FakeLog>();
-  std::optional<Error> refuse;
-  std::string backend_warning;
-  Runtime runtime;
-
-  explicit FakeRuntime(RuntimeOptions options = {}) : runtime(with_factory(std::move(options))) {}
-
- private:
-  RuntimeOptions with_factory(RuntimeOptions options) {
-    options.sandbox_factory = [this](const SandboxConfig& config,
-                                     const WarningSink& warn) -> Result<std::unique_ptr<Sandbox>> {
-      {
-        std::lock_guard lock(log->mu);
-        log->created.push_back(config);
-      }
-      if (!backend_warning.empty() && warn) warn(backend_warning);
-      if (refuse) return std::unexpected(*refuse);
-      return std::make_unique<FakeSandbox>(log, config);
-    };
-    return options;
-  }
 };
 
 spec::Step step(std::string name, std::string program, std::vector<std::string> args = {},
@@ -173,22 +148,19 @@ TEST(RuntimeDispatch, AFailedStepSkipsWhatDependsOnItAndFailsTheRun) {
   EXPECT_EQ(seen.only("stage_finished"), (std::vector<std::string>{"stage_finished wf failed"}));
 }
 
-TEST(RuntimeDispatch, AgentAndPipelineKindsAreATypedNotSupportedError) {
-  for (auto kind : {spec::Kind::agent, spec::Kind::pipeline}) {
-    FakeRuntime fake;
-    spec::RunSpec s;
-    s.kind = kind;
-    Recorder seen;
-    auto r = fake.runtime.run(s, seen);
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().kind, Error::Kind::not_supported);
-    const std::string name = kind == spec::Kind::agent ? "agent" : "pipeline";
-    EXPECT_EQ(r.error().message, "kind '" + name +
-                                     "' is not supported yet: it needs the agent/LLM work. "
-                                     "Supported kinds: workflow, sandbox");
-    EXPECT_TRUE(seen.events.empty());
-    EXPECT_TRUE(fake.log->created.empty()) << "a sandbox was made for an unsupported kind";
-  }
+TEST(RuntimeDispatch, PipelineKindIsATypedNotSupportedError) {
+  FakeRuntime fake;
+  spec::RunSpec s;
+  s.kind = spec::Kind::pipeline;
+  Recorder seen;
+  auto r = fake.runtime.run(s, seen);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Error::Kind::not_supported);
+  EXPECT_EQ(r.error().message,
+            "kind 'pipeline' is not supported yet: it needs the agent/LLM work. "
+            "Supported kinds: agent, workflow, sandbox");
+  EXPECT_TRUE(seen.events.empty());
+  EXPECT_TRUE(fake.log->created.empty()) << "a sandbox was made for an unsupported kind";
 }
 
 TEST(RuntimeDispatch, TheSandboxBlockAndHostEnvMapToTheSandboxAndItsCommands) {
