@@ -92,7 +92,8 @@ struct RunResult {
   std::string output;
   std::string output_step;           // workflow only
   std::vector<StepResult> steps;     // workflow: every step, in declaration order
-  std::vector<AgentOutcome> agents;  // agent: one; pipeline: one per box, as they finished
+  std::vector<AgentOutcome> agents;  // agent: one; pipeline: one per box, in stage order
+  std::string outputs_dir;           // pipeline: where the named box outputs are ("" if none)
 };
 
 // Every event has an empty default, so an observer overrides what it shows.

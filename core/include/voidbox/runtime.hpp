@@ -48,6 +48,10 @@ struct RunOptions {
   // kind: sandbox: called with the ready sandbox after on_run_finished; the
   // sandbox stops when it returns. Empty: it stops at once.
   std::function<void(Sandbox&)> hold;
+  // kind: pipeline: where box outputs go (<run_dir>/outputs/<name>). Unset:
+  // $VOIDBOX_RUN_DIR/<name>, else
+  // ${XDG_DATA_HOME:-~/.local/share}/voidbox/runs/<name>-<time>-<pid>.
+  std::optional<std::filesystem::path> run_dir;
 };
 
 class Runtime {

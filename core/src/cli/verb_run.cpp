@@ -36,14 +36,18 @@ constexpr const char* kUsage =
     "                                         [--publish [ADDR:]HOST:GUEST[/udp]]...\n"
     "       voidbox run --daemon --file SPEC [--run-id ID] [--daemon-socket PATH | --daemon-url "
     "URL]\n\n"
-    "Runs a spec. kind: workflow runs its steps as a DAG in one shared sandbox and\n"
-    "prints the output step's stdout; kind: sandbox boots, runs `echo ready` and waits\n"
-    "for Ctrl-C; kind: agent runs the coding agent (claude-code or codex, from llm.provider)\n"
-    "in a VM with its agent disk (`voidbox image build claude`), streams what it does, and\n"
-    "prints its output_file (else its result text). The API key stays on the host: the\n"
-    "guest talks to a per-run credential proxy. Progress goes to stderr; with --output json,\n"
-    "stdout carries one JSON\n"
-    "event per line instead, the last one {\"event\":\"run_finished\",...,\"output\":...}.\n\n"
+    "Runs a spec.\n"
+    "  kind: workflow  runs its steps as a DAG in one shared sandbox and prints the\n"
+    "                  output step's stdout.\n"
+    "  kind: sandbox   boots, runs `echo ready` and waits for Ctrl-C.\n"
+    "  kind: agent     runs the coding agent (claude-code or codex, from llm.provider) in a\n"
+    "                  VM with its agent disk (`voidbox image build claude`), streams what it\n"
+    "                  does and prints its output_file (else its result text). The API key\n"
+    "                  stays on the host: the guest talks to a per-run credential proxy.\n"
+    "  kind: pipeline  one fresh agent VM per box; fan_out boxes run at once (as many as\n"
+    "                  the host's memory holds); named box outputs go under --run-dir.\n"
+    "Progress goes to stderr; with --output json, stdout carries one JSON event per line\n"
+    "instead, the last one {\"event\":\"run_finished\",...,\"output\":...}.\n\n"
     "--backend process runs NO VM (local namespaced processes, NOT a security\n"
     "boundary); auto falls back to it, with a warning, when no VM can boot.\n\n"
     "--network and --publish add to the spec's sandbox.network; the ports actually\n"
@@ -133,6 +137,12 @@ class Reporter final : public RunObserver {
     }
     if (on_ready_) on_ready_();
   }
+  void on_stage_started(const std::string& name) override {
+    if (json_) event({{"event", "stage_started"}, {"stage", name}});
+  }
+  void on_stage_finished(const StageResult& r) override {
+    if (json_) event({{"event", "stage_finished"}, {"stage", r.name}, {"success", r.success}});
+  }
   void on_step_started(const std::string& name) override {
     if (json_) {
       event({{"event", "step_started"}, {"step", name}});
@@ -203,8 +213,23 @@ class Reporter final : public RunObserver {
                      {"output_step", r.output_step},
                      {"output", r.output}};
       if (!r.agents.empty()) o["agents"] = std::move(agents);
+      if (!r.outputs_dir.empty()) o["outputs_dir"] = r.outputs_dir;
       event(std::move(o));
       return;
+    }
+    double cost = 0;
+    std::uint64_t in = 0, out = 0, tools = 0;
+    for (const auto& a : r.agents) {
+      cost += a.cost_usd;
+      in += a.input_tokens;
+      out += a.output_tokens;
+      tools += a.tool_calls.size();
+    }
+    if (r.kind == spec::Kind::pipeline) {
+      ctx_.err << "voidbox: pipeline " << (r.success ? "succeeded" : "failed") << ": "
+               << r.agents.size() << " boxes, " << tools << " tool calls, " << in << " input / "
+               << out << " output tokens, $" << cost << "\n";
+      if (!r.outputs_dir.empty()) ctx_.err << "voidbox: box outputs in " << r.outputs_dir << "\n";
     }
     for (const auto& a : r.agents) {
       ctx_.err << "voidbox: agent '" << a.stage << "' " << (a.success ? "succeeded" : "failed")
@@ -236,7 +261,10 @@ int run_run(VerbContext& ctx) {
                                                     "spec file (.yaml/.yml or .json)")(
       "backend", po::value<std::string>()->default_value("auto"), "auto, kvm or process")(
       "input", po::value<std::string>(), "text given to the run (stdin of the first steps)")(
-      "run-id", po::value<std::string>(), "with --daemon: the run's id (default run-<ms>)");
+      "run-id", po::value<std::string>(), "with --daemon: the run's id (default run-<ms>)")(
+      "run-dir", po::value<std::string>(),
+      "pipeline: where box outputs go (default $VOIDBOX_RUN_DIR/NAME, else "
+      "~/.local/share/voidbox/runs/NAME-TIME-PID)");
   options.add_options()("daemon", po::value<std::string>()->implicit_value(""),
                         "run on the daemon (optionally at this URL)");
   po::options_description daemon_options("Daemon");
@@ -283,6 +311,7 @@ int run_run(VerbContext& ctx) {
   });
   RunOptions run_options;
   run_options.input = input;
+  if (vm.count("run-dir")) run_options.run_dir = vm["run-dir"].as<std::string>();
   bool hold_failed = false;
   run_options.hold = [&](Sandbox&) {
     if (!armed) {

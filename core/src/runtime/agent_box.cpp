@@ -245,6 +245,7 @@ Result<AgentOutcome> run_agent_box(RunContext& run, const AgentBoxRequest& reque
   if (auto ok = provision(**box, *plan, stage, path, background); !ok) {
     background.clear();
     (*box)->stop();
+    run.events.on_stage_finished({stage, false});
     return std::unexpected(ok.error());
   }
 
@@ -301,6 +302,7 @@ Result<AgentOutcome> run_agent_box(RunContext& run, const AgentBoxRequest& reque
   out.success = out.error.empty();
   background.clear();
   (*box)->stop();
+  run.events.on_stage_finished({stage, out.success});
   return out;
 }
 

@@ -39,7 +39,6 @@ Result<RunResult> run_agent_kind(RunContext& run) {
   result.success = outcome->success;
   result.output = outcome->output_written ? outcome->output : outcome->result_text;
   result.agents.push_back(std::move(*outcome));
-  run.events.on_stage_finished({request.stage, result.success});
   run.events.on_run_finished(result);
   return result;
 }

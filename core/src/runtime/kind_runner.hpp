@@ -30,6 +30,7 @@ using KindRunner = Result<RunResult> (*)(RunContext&);
 Result<RunResult> run_sandbox_kind(RunContext& run);
 Result<RunResult> run_workflow_kind(RunContext& run);
 Result<RunResult> run_agent_kind(RunContext& run);
+Result<RunResult> run_pipeline_kind(RunContext& run);
 
 // The spec's name, or "run": also the name of its single stage.
 std::string run_name(const spec::RunSpec& spec);

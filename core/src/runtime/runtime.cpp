@@ -20,7 +20,7 @@ struct KindEntry {
 // Every kind of spec and who runs it. Adding a kind's runner is one entry.
 constexpr KindEntry kKinds[] = {
     {spec::Kind::agent, "agent", runtime::run_agent_kind, ""},
-    {spec::Kind::pipeline, "pipeline", nullptr, "it needs the agent/LLM work"},
+    {spec::Kind::pipeline, "pipeline", runtime::run_pipeline_kind, ""},
     {spec::Kind::workflow, "workflow", runtime::run_workflow_kind, ""},
     {spec::Kind::sandbox, "sandbox", runtime::run_sandbox_kind, ""},
 };

@@ -6,7 +6,8 @@
 //   cat            prints its stdin
 //   fail TEXT      prints TEXT on stderr and exits 3
 //   printenv NAME  prints the variable the request carries, or exits 1
-//   a program in FakeLog::scripted: its chunks, exit code and timeout
+//   a program in FakeLog::scripted (as "<sandbox name>:<program>", else as
+//   "<program>"): its chunks, exit code and timeout
 //   anything else  "never ran" (exit -1 with an error)
 // Files written are kept in FakeLog::files (and read back from there); the
 // allowlist and limits are recorded.
@@ -77,7 +78,9 @@ class FakeSandbox final : public Sandbox {
     std::optional<ScriptedProgram> scripted;
     {
       std::lock_guard lock(log_->mu);
-      if (auto it = log_->scripted.find(r.program); it != log_->scripted.end()) {
+      auto it = log_->scripted.find(config_.name + ":" + r.program);
+      if (it == log_->scripted.end()) it = log_->scripted.find(r.program);
+      if (it != log_->scripted.end()) {
         scripted = it->second;
         for (const auto& [path, text] : scripted->writes) log_->files[path] = text;
       }

@@ -148,21 +148,6 @@ TEST(RuntimeDispatch, AFailedStepSkipsWhatDependsOnItAndFailsTheRun) {
   EXPECT_EQ(seen.only("stage_finished"), (std::vector<std::string>{"stage_finished wf failed"}));
 }
 
-TEST(RuntimeDispatch, PipelineKindIsATypedNotSupportedError) {
-  FakeRuntime fake;
-  spec::RunSpec s;
-  s.kind = spec::Kind::pipeline;
-  Recorder seen;
-  auto r = fake.runtime.run(s, seen);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().kind, Error::Kind::not_supported);
-  EXPECT_EQ(r.error().message,
-            "kind 'pipeline' is not supported yet: it needs the agent/LLM work. "
-            "Supported kinds: agent, workflow, sandbox");
-  EXPECT_TRUE(seen.events.empty());
-  EXPECT_TRUE(fake.log->created.empty()) << "a sandbox was made for an unsupported kind";
-}
-
 TEST(RuntimeDispatch, TheSandboxBlockAndHostEnvMapToTheSandboxAndItsCommands) {
   ::setenv("VOIDBOX_RT_TEST_FROM_HOST", "host value", 1);
   ::unsetenv("VOIDBOX_RT_TEST_NOT_ON_HOST");
