@@ -4,6 +4,7 @@
 
 #include "daemon/http_server.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -24,6 +25,13 @@ using local = asio::local::stream_protocol;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// Asio opens sockets without close-on-exec; a sandbox process spawned from
+// the daemon must not inherit (and keep alive) the listening socket.
+void set_cloexec(int fd) {
+  const int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
 
 constexpr auto kHeartbeat = std::chrono::seconds(15);
 
@@ -261,6 +269,7 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(Server
     tcp::acceptor acceptor(impl->ioc);
     const auto ep = results.begin()->endpoint();
     acceptor.open(ep.protocol(), ec);
+    if (!ec) set_cloexec(acceptor.native_handle());
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(ep, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
@@ -292,6 +301,7 @@ std::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(Server
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), fs_ec);
     local::acceptor acceptor(impl->ioc);
     acceptor.open(local(), ec);
+    if (!ec) set_cloexec(acceptor.native_handle());
     // The socket is created 0600: no other user may connect, not even briefly.
     const mode_t old_mask = ::umask(0177);
     if (!ec) acceptor.bind(local::endpoint(path), ec);

@@ -1,6 +1,7 @@
 #include "namespaces.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -60,14 +61,45 @@ bool write_text(const std::string& path, const std::string& text) {
   return static_cast<bool>(f);
 }
 
+// Closes every descriptor from 3 up except those in keep (unsorted, -1
+// entries ignored), with close_range over the gaps.
+void close_all_except(int* keep, int n) {
+  for (int i = 1; i < n; ++i) {  // insertion sort: n is tiny, no allocation
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) {
+      const int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  }
+  unsigned from = 3;
+  for (int i = 0; i < n; ++i) {
+    if (keep[i] < static_cast<int>(from)) continue;
+    if (static_cast<unsigned>(keep[i]) > from) {
+      ::syscall(SYS_close_range, from, static_cast<unsigned>(keep[i]) - 1, 0u);
+    }
+    from = static_cast<unsigned>(keep[i]) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0u, 0u);
+}
+
 // Only async-signal-safe calls from here on: the parent may be multithreaded.
 [[noreturn]] void child_main(int flags, int sync_fd, int error_fd, int log_fd, int null_fd,
                              int pass_fd, const char* program, char* const* argv, char* const* envp,
                              const char* working_dir) {
+  const pid_t parent = ::getppid();
+  // A clone copies every descriptor of the host process, close-on-exec or
+  // not, including pipes other threads are using to start other sandboxes:
+  // holding their write ends would keep those children waiting below for
+  // ever, and a listening socket alive after its owner died. Only ours stay.
+  int keep[] = {sync_fd, error_fd, log_fd, null_fd, pass_fd};
+  close_all_except(keep, static_cast<int>(sizeof keep / sizeof keep[0]));
   char go = 0;
   if (::read(sync_fd, &go, 1) != 1) ::_exit(126);
   ::setsid();
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // A parent that died before the prctl sends no signal: the sandbox would
+  // outlive it (and hold whatever it inherited).
+  if (::getppid() != parent) ::_exit(126);
   // Nothing the host blocked should leak into the agent and its commands.
   sigset_t none;
   sigemptyset(&none);
@@ -141,6 +173,10 @@ bool write_text(const std::string& path, const std::string& text) {
       }
     }
   }
+  // Descriptors the host process opened without close-on-exec (a library's
+  // listening socket, say) must not reach the agent: all but stdio and the
+  // passed fd 3 close at exec, while error_fd still reports a failed exec.
+  ::syscall(SYS_close_range, pass_fd >= 0 ? 4u : 3u, ~0u, CLOSE_RANGE_CLOEXEC);
   ::execve(program, argv, envp);
   int err = errno;
   (void)!::write(error_fd, &err, sizeof err);
