@@ -61,15 +61,36 @@ json::object report_of(const RunResult& result, const std::string& name) {
                                   {"exit_code", s.exit_code},
                                   {"duration_ms", s.duration_ms}});
   }
+  double cost = 0;
+  std::uint64_t input_tokens = 0, output_tokens = 0;
+  for (const auto& a : result.agents) {
+    json::array tools;
+    for (const auto& t : a.tool_calls) tools.emplace_back(t);
+    stages.push_back(json::object{{"name", a.stage},
+                                  {"status", a.success ? "succeeded" : "failed"},
+                                  {"error", a.error},
+                                  {"result", a.result_text},
+                                  {"model", a.model},
+                                  {"session_id", a.session_id},
+                                  {"num_turns", a.turns},
+                                  {"tool_calls", std::move(tools)},
+                                  {"total_cost_usd", a.cost_usd},
+                                  {"input_tokens", a.input_tokens},
+                                  {"output_tokens", a.output_tokens},
+                                  {"duration_ms", a.duration_ms}});
+    cost += a.cost_usd;
+    input_tokens += a.input_tokens;
+    output_tokens += a.output_tokens;
+  }
   return json::object{{"name", name},
                       {"kind", std::string(spec::to_string(result.kind))},
                       {"success", result.success},
                       {"output", result.output},
                       {"output_step", result.output_step},
                       {"stages", stages},
-                      {"total_cost_usd", 0.0},
-                      {"input_tokens", 0},
-                      {"output_tokens", 0}};
+                      {"total_cost_usd", cost},
+                      {"input_tokens", input_tokens},
+                      {"output_tokens", output_tokens}};
 }
 
 std::int64_t exit_code_of(const RunResult& result) {

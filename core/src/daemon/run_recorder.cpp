@@ -205,6 +205,23 @@ void RunRecorder::on_step_finished(const StepResult& r) {
   emit(std::move(closed));
 }
 
+void RunRecorder::on_agent_activity(const AgentActivity& a) {
+  EventRecord ev;
+  ev.event_type = "agent.activity";
+  ev.box_name = a.stage;
+  ev.stage_name = a.stage;
+  ev.level = a.is_error || a.type == AgentActivity::Type::error ? "warn" : "info";
+  ev.message = std::string(to_string(a.type)) + (a.tool.empty() ? "" : " " + a.tool);
+  json::object payload{{"type", to_string(a.type)}, {"is_error", a.is_error}};
+  if (!a.text.empty()) payload["text"] = printable_utf8(a.text);
+  if (!a.tool.empty()) payload["tool"] = a.tool;
+  if (!a.tool_input.empty()) payload["tool_input"] = printable_utf8(a.tool_input);
+  if (!a.model.empty()) payload["model"] = a.model;
+  if (!a.session_id.empty()) payload["session_id"] = a.session_id;
+  ev.payload_json = json::serialize(payload);
+  emit(std::move(ev));
+}
+
 void RunRecorder::on_stage_finished(const StageResult& r) {
   auto it = stages_.find(r.name);
   if (it == stages_.end() || it->second.status != "running") return;

@@ -45,6 +45,8 @@ class RunRecorder final : public RunObserver {
   void on_output(const OutputChunk& chunk) override;
   void on_step_finished(const StepResult& result) override;
   void on_stage_finished(const StageResult& result) override;
+  // agent.activity events: what a box's agent does, as it streams.
+  void on_agent_activity(const AgentActivity& activity) override;
 
   const std::string& backend() const { return backend_; }
 

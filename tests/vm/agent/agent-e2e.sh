@@ -11,8 +11,8 @@
 #   - the real claude-code in the guest, from the claude agent disk.
 # The tool call writes a marker into an rw mount, and scans the guest for
 # the key: every process's environment and command line, and every file
-# outside /proc, /sys, /dev and the read-only agent disk. The key is split in
-# two halves in the command, so the scan itself never holds it whole.
+# outside /proc, /sys, /dev and the read-only agent disk, for the 20
+# characters that straddle the two halves the command carries (see below).
 # Checks: the run succeeded with the mock's final text, 2 turns and 1 Bash
 # call; the marker is on the host; the mock saw the real key on every
 # request; the scan found no trace of the key, while it did find a canary
@@ -112,8 +112,10 @@ for l in open(sys.argv[1]):
 }
 
 case_agent() {
-# A key of the real format's shape that exists nowhere else; its two halves
-# go into the scan command.
+# A key of the real format's shape that exists nowhere else. The scan command
+# carries its two halves and looks for the 20 characters that straddle them,
+# so the guest never holds the whole key, not even while scanning, and the
+# RAM dump can be searched for the whole key.
 key="sk-ant-api03-e2e$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 half1=${key:0:20}
 half2=${key:20}
@@ -125,16 +127,19 @@ mkdir -p "$state_root/out"
 canary="vb-canary-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 # has FILE: the needle is in FILE; NULs become newlines first, since the
 # guest's busybox grep stops reading a line at a NUL (environ, cmdline and
-# binary files are full of them).
-scan='a='$half1'; b='$half2'; k="$a$b"; p='$canary
+# binary files are full of them). `command`: claude-code's shell snapshot
+# replaces grep with a function of its own.
+scan='a='$half1'; b='$half2'; k="${a:10}${b:0:10}"; p='$canary
 scan+='
 echo pineapple > /workspace/out/marker.txt
-has() { tr "\\000" "\\n" < "$1" 2>/dev/null | grep -qF -e "$needle"; }
+has() { command tr "\\000" "\\n" < "$1" 2>/dev/null | command grep -qF -e "$needle"; }
 count() { hits=0; for f in "$@"; do [ -r "$f" ] || continue; if has "$f"; then hits=$((hits+1)); echo "$f" >> /workspace/out/scan-hits-$label.txt; fi; done; echo $hits; }
 needle=$k; label=key; ke=$(count /proc/[0-9]*/environ); kc=$(count /proc/[0-9]*/cmdline)
 kf=$(find / \( -path /proc -o -path /sys -o -path /dev -o -path /opt/voidbox/agent -o -path /workspace/out \) -prune -o -type f -print 2>/dev/null | while read -r f; do has "$f" && echo "$f"; done | wc -l)
-needle=$p; label=canary; pe=$(count /proc/[0-9]*/environ)
-echo "scan key_environ=$ke key_cmdline=$kc key_files=$kf canary_environ=$pe" > /workspace/out/scan.txt
+needle=$p; label=canary; pe=$(count /proc/[0-9]*/environ); pc=$(count /proc/[0-9]*/cmdline)
+readable=0; for f in /proc/[0-9]*/environ; do [ -r "$f" ] && cat "$f" >/dev/null 2>&1 && readable=$((readable+1)); done
+echo "scan key_environ=$ke key_cmdline=$kc key_files=$kf canary_environ=$pe canary_cmdline=$pc environ_readable=$readable self_env_canary=$(command env | command grep -c VB_E2E_CANARY)" > /workspace/out/scan.txt
+ps -o pid,user,args > /workspace/out/ps.txt 2>&1 || ps > /workspace/out/ps.txt 2>&1
 cat /workspace/out/scan.txt'
 final_text="The marker is written and the scan is done."
 start_mock agent "$(turns_json "$scan" "$final_text")"
@@ -203,8 +208,10 @@ for f in key_environ key_cmdline key_files; do
     fail "the guest holds the key ($f): $scan_line"
   }
 done
-[[ $scan_line =~ canary_environ=([0-9]+) ]] && ((BASH_REMATCH[1] >= 1)) ||
+[[ $scan_line =~ canary_environ=([0-9]+) ]] && ((BASH_REMATCH[1] >= 1)) || {
+  cat "$state_root/out/ps.txt" >&2 || true
   fail "the scan did not find the canary in any environment, so it proves nothing: $scan_line"
+}
 # The VMM's dump of the whole guest RAM, taken after the agent finished.
 dump=$(ls "$state_root"/dump/*.mem 2>/dev/null | head -1)
 [[ -n $dump ]] || fail "the VMM wrote no memory dump"
@@ -219,12 +226,13 @@ case_pipeline() {
   export ANTHROPIC_API_KEY="sk-ant-pipeline-e2e-$RANDOM$RANDOM"
   mkdir -p "$state_root/sync"
   # b and c: mark that this box's agent is running, then wait for the other.
+  # (`command grep`: claude-code's shell snapshot replaces grep.)
   rendezvous() {
     printf '%s' "touch /workspace/sync/$1-running; i=0; while [ ! -e /workspace/sync/$2-running ] && [ \$i -lt 600 ]; do sleep 0.5; i=\$((i+1)); done; if [ -e /workspace/sync/$2-running ]; then o=true; else o=false; fi"
   }
   local a_cmd b_cmd c_cmd d_cmd
   a_cmd='echo seed-from-a > /workspace/output/seeds/seed.txt && echo "{\"from\":\"a\"}" > /workspace/output.json'
-  b_cmd="$(rendezvous b c); s=\$(cat /workspace/input/seeds/seed.txt); grep -q '\"a\"' /workspace/input.json && printf '{\"from\":\"b\",\"seed\":\"%s\",\"overlap\":%s}' \"\$s\" \$o > /workspace/output.json"
+  b_cmd="$(rendezvous b c); s=\$(cat /workspace/input/seeds/seed.txt); command grep -q '\"a\"' /workspace/input.json && printf '{\"from\":\"b\",\"seed\":\"%s\",\"overlap\":%s}' \"\$s\" \$o > /workspace/output.json"
   c_cmd="$(rendezvous c b); printf '{\"from\":\"c\",\"overlap\":%s}' \$o > /workspace/output.json"
   d_cmd='cp /workspace/input.json /workspace/output.json'
   local ports=()
@@ -307,9 +315,14 @@ PY
   echo "agent-e2e pipeline: ok" >&2
 }
 
-case $case_name in
-agent) case_agent ;;
-pipeline) case_pipeline ;;
-all) case_agent; case_pipeline ;;
-*) fail "unknown case $case_name" ;;
-esac
+# One compound command that ends in exit: bash has read all of it before it
+# runs, so the file may change underneath a running test.
+{
+  case $case_name in
+  agent) case_agent ;;
+  pipeline) case_pipeline ;;
+  all) case_agent; case_pipeline ;;
+  *) fail "unknown case $case_name" ;;
+  esac
+  exit 0
+}
