@@ -71,6 +71,9 @@ function(voidbox_add_vm_test)
     PROCESSORS ${VOIDBOX_VM_L1_SMP}
     RUN_SERIAL ${V_SERIAL}
     TIMEOUT ${ctest_timeout}
+    # Longest first (CTest starts higher costs first), so that on two cores a
+    # long VM test does not start last and run alone at the end.
+    COST ${V_TIMEOUT}
     ENVIRONMENT "VOIDBOX_BUILD_DIR=${CMAKE_BINARY_DIR};VOIDBOX_SOURCE_DIR=${CMAKE_SOURCE_DIR};${V_ENVIRONMENT}")
   if(V_DEPENDS)
     set_tests_properties(${test} PROPERTIES DEPENDS "${V_DEPENDS}")

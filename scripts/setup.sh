@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency from Debian, non-interactively,
 # then the coding agents' npm packages into ~/.cache/voidbox/npm (what the
-# agent tests run). Safe to rerun: apt-get skips what is already installed,
+# agent tests run) and the claude agent disk into ~/.cache/voidbox/agents. Safe to rerun: apt-get skips what is already installed,
 # the package index is refreshed only when it is missing or older than a day,
 # and an agent version already in the cache is not fetched again.
 set -euo pipefail
@@ -36,6 +36,9 @@ install_agents() {
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm </dev/null
   fi
   bash "$(dirname "$0")/install-agent.sh" claude >/dev/null
+  # The agent VM tests boot on this disk; built here (seconds) rather than
+  # by each test inside the emulated L1.
+  bash "$(dirname "$0")/build-agent-disk.sh" claude >/dev/null
 }
 
 if ((${#missing[@]} == 0)); then
