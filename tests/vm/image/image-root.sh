@@ -3,7 +3,8 @@
 # pushed to a docker-registry on loopback, pulled by `voidbox run`, turned
 # into a cached ext4 disk and booted as the guest's root under a tmpfs
 # overlay. Shows: python3 from the image prints 42; the image's Env and
-# WorkingDir reach the command; the root is writable; two VMs on the same
+# WorkingDir reach the command; the image's own /var/tmp is writable (the
+# overlay); two VMs on the same
 # image at once both work; the disk file's hash never changes.
 # Runs inside the VM test harness as root, in a network namespace of its own.
 set -euo pipefail
@@ -23,9 +24,9 @@ cleanup() {
   rm -rf -- "$work"
 }
 trap cleanup EXIT
-# A cache of our own: the first run must pull and build the disk.
-export XDG_RUNTIME_DIR=$work/run XDG_CACHE_HOME=$work/cache VOIDBOX_KEEP_STATE=1
-mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CACHE_HOME"
+export XDG_RUNTIME_DIR=$work/run VOIDBOX_KEEP_STATE=1
+mkdir -p "$XDG_RUNTIME_DIR"
+shared_cache=${XDG_CACHE_HOME:-$HOME/.cache}/voidbox
 fail() {
   printf 'image-root: FAIL: %s\n' "$*" >&2
   local f
@@ -43,8 +44,13 @@ krel=$(value VERSION "$kernel_info")
 image_info=$("$src/scripts/build-guest-image.sh" --quiet --kernel-version "$krel" \
   --agent "$build/bin/voidbox-guest-agent") || fail "scripts/build-guest-image.sh failed"
 export VOID_BOX_INITRAMFS; VOID_BOX_INITRAMFS=$(value INITRAMFS "$image_info")
-oci_info=$(VOIDBOX_CACHE=${VOIDBOX_CACHE:-$HOME/.cache/voidbox} "$here/build-debian-image.sh") ||
+oci_info=$(VOIDBOX_CACHE=$shared_cache "$here/build-debian-image.sh") ||
   fail "build-debian-image.sh failed"
+# An image cache of our own, so the first run must pull and build the disk;
+# the guest kernel still comes from the shared cache.
+export XDG_CACHE_HOME=$work/cache
+mkdir -p "$XDG_CACHE_HOME/voidbox"
+ln -s "$shared_cache/kernels" "$XDG_CACHE_HOME/voidbox/kernels"
 layout=$(value LAYOUT "$oci_info")
 tag=$(value TAG "$oci_info")
 
@@ -96,7 +102,7 @@ workflow:
             echo "mark=\$VOIDBOX_IMAGE_MARK cwd=\$(pwd)"
             grep -q '^VERSION_CODENAME=bookworm' /etc/os-release && echo os=bookworm
             echo scratch >/tmp/written && cat /tmp/written
-            touch /usr/written-by-$1 && echo root=writable
+            echo $1 >/var/tmp/written && grep -qx $1 /var/tmp/written && echo root=writable
   output_step: py
 YML
 }
