@@ -41,8 +41,11 @@ ip link set lo up
 export VOIDBOX_CONNECT_DEADLINE_SECS=${VOIDBOX_CONNECT_DEADLINE_SECS:-180}
 kernel_info=$("$src/scripts/fetch-kernel.sh" --quiet) || fail "scripts/fetch-kernel.sh failed"
 krel=$(value VERSION "$kernel_info")
+# Our own initramfs: the cached one is rebuilt by any other VM test whose
+# agent differs, perhaps while this one runs.
 image_info=$("$src/scripts/build-guest-image.sh" --quiet --kernel-version "$krel" \
-  --agent "$build/bin/voidbox-guest-agent") || fail "scripts/build-guest-image.sh failed"
+  --agent "$build/bin/voidbox-guest-agent" --output "$work/initramfs.cpio.gz") ||
+  fail "scripts/build-guest-image.sh failed"
 export VOID_BOX_INITRAMFS; VOID_BOX_INITRAMFS=$(value INITRAMFS "$image_info")
 oci_info=$(VOIDBOX_CACHE=$shared_cache "$here/build-debian-image.sh") ||
   fail "build-debian-image.sh failed"
