@@ -15,7 +15,7 @@ packages=(
   libslirp-dev libglib2.0-dev libseccomp-dev libsqlite3-dev
   e2fsprogs busybox-static cpio zstd xz-utils kmod
   qemu-system-x86 qemu-utils systemd passt
-  docker-registry skopeo umoci apache2-utils
+  docker-registry skopeo umoci apache2-utils mmdebstrap
   nodejs
 )
 

@@ -147,5 +147,26 @@ TEST(SandboxMountsOnProcess, AreRefusedWithAReasonNotIgnored) {
       << box.error().message;
 }
 
+TEST(SandboxImageOnProcess, IsRefusedBeforeAnyPull) {
+  Runtime runtime{process_backend()};
+  SandboxConfig config;
+  config.name = "image-test";
+  // Port 1 on loopback: a pull would fail differently, so the message shows
+  // the refusal came first.
+  config.image = "127.0.0.1:1/debian:12";
+  auto box = runtime.create_sandbox(config);
+  ASSERT_FALSE(box) << "a sandbox on the process backend ignored sandbox.image";
+  EXPECT_NE(box.error().message.find("cannot boot an OCI image"), std::string::npos)
+      << box.error().message;
+
+  SandboxConfig skill;
+  skill.name = "oci-skill-test";
+  skill.disks.push_back(DiskAttachment::from_oci_image("127.0.0.1:1/tool:1", "/opt/tool"));
+  auto refused = runtime.create_sandbox(skill);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("OCI skills"), std::string::npos)
+      << refused.error().message;
+}
+
 }  // namespace
 }  // namespace voidbox

@@ -99,6 +99,14 @@ struct DiskAttachment {
   std::filesystem::path image;
   std::string guest;  // absolute mount point
   bool readonly = true;
+  // Non-empty: an OCI image reference (an OCI skill). The runtime pulls it
+  // when its cache lacks it and attaches its cached ext4 disk read-only in
+  // place of `image`.
+  std::string oci_image = {};
+
+  static DiskAttachment from_oci_image(std::string ref, std::string guest) {
+    return DiskAttachment{{}, std::move(guest), true, std::move(ref)};
+  }
 };
 
 struct SandboxConfig {
@@ -124,6 +132,13 @@ struct SandboxConfig {
   std::vector<spec::Mount> mounts;
   // VM backends only; the process backend refuses them.
   std::vector<DiskAttachment> disks;
+  // An OCI image reference (sandbox.image): VM backends boot with its tree
+  // as the root, a read-only ext4 disk shared by every VM on the image under
+  // a writable tmpfs overlay. Its config's Env lies under `env` and its
+  // WorkingDir becomes the default `cwd`. The process backend refuses it.
+  std::optional<std::string> image;
+  // Default working directory of commands; empty: the guest's (/workspace).
+  std::string cwd;
   // VM backends: at the end the VMM writes guest RAM to <dir>/<state dir
   // name>.mem (0600, sparse). An audit aid ($VOIDBOX_MEMORY_DUMP_DIR): the
   // dump holds whatever the guest held.

@@ -238,6 +238,14 @@ Result<AgentOutcome> run_agent_box(RunContext& run, const AgentBoxRequest& reque
   SandboxConfig config = request.sandbox;
   config.network.enabled = true;  // the agent reaches its API through the gateway
   config.disks.push_back({*disk, agent::kAgentDiskMount, true});
+  for (const spec::Skill& skill : request.skills) {
+    if (skill.type != spec::Skill::Type::oci) continue;
+    config.disks.push_back(DiskAttachment::from_oci_image(skill.value, skill.mount));
+    if (!skill.readonly) {
+      run.events.on_warning("stage '" + stage + "': OCI skill " + skill.value +
+                            " is mounted read-only (its disk is shared by every VM on the image)");
+    }
+  }
   auto box = open_stage(run, stage, config);
   if (!box) return std::unexpected(box.error());
 

@@ -7,6 +7,7 @@
 #include <deque>
 #include <fstream>
 
+#include "runtime/image_disks.hpp"
 #include "runtime/mount_mapping.hpp"
 #include "runtime/network_mapping.hpp"
 #include "runtime/secret.hpp"
@@ -95,8 +96,21 @@ Result<std::unique_ptr<BackendSandbox>> BackendSandbox::create(const SandboxConf
   if (!state) return std::unexpected(sandbox_error(state.error()));
   auto secret = generate_secret();
   if (!secret) return std::unexpected(sandbox_error(secret.error()));
-  auto mounts = plan_mounts(config.mounts, config.disks);
+  // Before any pull: an image is of no use to a backend without a guest kernel.
+  if (uses_images(config) && !choice->vm) {
+    return std::unexpected(sandbox_error(
+        "backend '" + choice->backend +
+        "' cannot boot an OCI image (sandbox.image) or attach OCI skills; use a VM backend such "
+        "as --backend kvm"));
+  }
+  auto images = resolve_images(config, registry);
+  if (!images) return std::unexpected(sandbox_error(images.error()));
+  auto mounts = plan_mounts(config.mounts, images->disks);
   if (!mounts) return std::unexpected(sandbox_error(mounts.error()));
+  if (images->root) {
+    auto added = add_root_disk(*mounts, *images->root, config.mounts.size() + images->disks.size());
+    if (!added) return std::unexpected(sandbox_error(added.error()));
+  }
 
   std::vector<spec::PortForward> ports;
   if (config.network.enabled && !choice->vm) {
@@ -113,8 +127,9 @@ Result<std::unique_ptr<BackendSandbox>> BackendSandbox::create(const SandboxConf
     ports = std::move(*chosen);
   }
 
-  std::unique_ptr<BackendSandbox> box(
-      new BackendSandbox(std::move(*choice), std::move(*state), config.env));
+  std::unique_ptr<BackendSandbox> box(new BackendSandbox(
+      std::move(*choice), std::move(*state), env_over_image(config.env, images->defaults)));
+  box->cwd_ = config.cwd.empty() ? images->defaults.working_dir : config.cwd;
   box->info_.published_ports = ports;
   box->stop_timeout_ms_ = config.memory_dump_dir ? kStopWithDumpTimeoutMs : kStopTimeoutMs;
   auto vm = factory->create(vm_config_json(config, box->choice_, box->info_.state_dir, *secret,
@@ -181,6 +196,7 @@ template <class Request>
 Request BackendSandbox::with_env(const Request& request) const {
   Request r = request;
   for (const auto& [k, v] : env_) r.env.emplace(k, v);
+  if (r.cwd.empty()) r.cwd = cwd_;
   return r;
 }
 

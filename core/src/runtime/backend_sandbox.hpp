@@ -52,6 +52,7 @@ class BackendSandbox final : public voidbox::Sandbox {
   BackendChoice choice_;
   std::optional<StateDir> state_;
   std::map<std::string, std::string> env_;
+  std::string cwd_;  // commands without their own cwd start here (the image's WorkingDir)
   SandboxInfo info_;
   std::unique_ptr<plugin::Vm> vm_;
   std::mutex vm_mu_;  // a plugin Vm is used by one thread at a time

@@ -38,13 +38,15 @@ SandboxConfig sandbox_config_for(const spec::RunSpec& spec, const HostEnv& host)
   if (auto dir = host("VOIDBOX_MEMORY_DUMP_DIR"); dir && !dir->empty()) c.memory_dump_dir = *dir;
   c.env = resolve_env(spec.sandbox.env, host);
   c.mounts = spec.sandbox.mounts;
+  c.image = spec.sandbox.image;
   return c;
 }
 
 std::vector<std::string> unsupported_sandbox_fields(const spec::Sandbox& sandbox) {
   std::vector<std::string> warnings;
-  if (sandbox.image) {
-    warnings.emplace_back("sandbox.image (OCI rootfs) is not supported yet; ignored");
+  if (sandbox.snapshot) warnings.emplace_back("sandbox.snapshot is not supported yet; ignored");
+  if (sandbox.guest_image && !sandbox.guest_image->empty()) {
+    warnings.emplace_back("sandbox.guest_image is not supported yet; ignored");
   }
   return warnings;
 }

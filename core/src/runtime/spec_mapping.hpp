@@ -24,7 +24,7 @@ std::optional<std::string> process_env(const std::string& name);
 std::map<std::string, std::string> resolve_env(const std::map<std::string, std::string>& env,
                                                const HostEnv& host);
 
-// name, mode, kernel, initramfs, memory, CPUs, network, mounts and resolved env.
+// name, mode, kernel, initramfs, memory, CPUs, network, mounts, image and resolved env.
 // backend and state_root stay unset (they are the runtime's).
 SandboxConfig sandbox_config_for(const spec::RunSpec& spec, const HostEnv& host);
 

@@ -23,6 +23,7 @@
 #include "log.hpp"
 #include "modules.hpp"
 #include "network_setup.hpp"
+#include "root_switch.hpp"
 #include "shares.hpp"
 
 namespace agent = voidbox::agent;
@@ -35,7 +36,9 @@ constexpr const char* kUsage = R"(Usage: voidbox-guest-agent [options]
 The VoidBox guest agent. As PID 1 of a VM (no options needed) it mounts the
 basic filesystems, loads the kernel modules under /lib/modules/$(uname -r) in
 dependency order, sets the clock from voidbox.clock=, reads the session secret
-from voidbox.secret= on /proc/cmdline, mounts the host shares named by
+from voidbox.secret= on /proc/cmdline, switches its root to the ext4 disk
+named by voidbox.root=<serial> (read-only, under a tmpfs overlay) if given,
+mounts the host shares named by
 voidbox.mount<N>=<tag>,<path>,ro|rw (virtio-9p) and the ext4 disks named by
 voidbox.disk<N>=<serial>,<path>,ro|rw (virtio-blk; failures of either are
 reported in the handshake), and serves the VoidBox protocol on vsock port 1234.
@@ -238,6 +241,17 @@ int main(int argc, char** argv) {
       VB_LOG_INFO("%s", network.summary.c_str());
     } else {
       VB_LOG_WARN("%s", network.summary.c_str());
+    }
+    // The root switch comes first so that shares and disks are mounted
+    // inside the image's root.
+    const agent::RootRequest root = agent::root_from_cmdline(cmdline);
+    if (!root.error.empty()) {
+      ctx->mount_errors.push_back(root.error);
+    } else if (root.serial) {
+      if (std::string error = agent::switch_to_disk_root(*root.serial); !error.empty()) {
+        VB_LOG_ERROR("%s", error.c_str());
+        ctx->mount_errors.push_back(std::move(error));
+      }
     }
     // Shares are in place before the first connection, so no command sees
     // an empty mount point.

@@ -112,6 +112,17 @@ std::string block_device_with_serial(const std::string& sys_block, const std::st
   return found;
 }
 
+std::string wait_for_block_device(const std::string& sys_block, const std::string& serial) {
+  // virtio_blk registers its disks while it probes at module load; a short
+  // wait covers a probe still in flight.
+  std::string dev;
+  for (int attempt = 0; attempt < 40 && dev.empty(); ++attempt) {
+    dev = block_device_with_serial(sys_block, serial);
+    if (dev.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return dev;
+}
+
 std::vector<std::string> mount_shares(const std::vector<Share>& shares) {
   std::vector<std::string> errors;
   for (const Share& s : shares) {
@@ -151,13 +162,7 @@ std::vector<std::string> mount_disks(const std::vector<Share>& disks,
       errors.push_back(where + "cannot create the mount point: " + std::strerror(e));
       continue;
     }
-    // virtio_blk registers its disks while it probes at module load; a short
-    // wait covers a probe still in flight.
-    std::string dev;
-    for (int attempt = 0; attempt < 40 && dev.empty(); ++attempt) {
-      dev = block_device_with_serial(sys_block, d.tag);
-      if (dev.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    const std::string dev = wait_for_block_device(sys_block, d.tag);
     if (dev.empty()) {
       errors.push_back(where + "no virtio-blk disk with this serial");
       VB_LOG_ERROR("%s", errors.back().c_str());

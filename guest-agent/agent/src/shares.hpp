@@ -40,4 +40,6 @@ std::vector<std::string> mount_disks(const std::vector<Share>& disks,
 
 // The block device name (vda, ...) whose serial is `serial`, or "".
 std::string block_device_with_serial(const std::string& sys_block, const std::string& serial);
+// The same, waiting up to 2 s for the disk to appear; "" if it never does.
+std::string wait_for_block_device(const std::string& sys_block, const std::string& serial);
 }  // namespace voidbox::agent

@@ -9,6 +9,7 @@
 
 #include "digest.hpp"
 #include "puller.hpp"
+#include "registry_client.hpp"
 #include "rootfs_disk.hpp"
 #include "rootfs_writer.hpp"
 
@@ -156,12 +157,18 @@ Result<boost::json::object> ImageService::build_rootfs_disk(const std::string& r
   auto disk_lock = FileLock::acquire(store_.lock_path(image->manifest_digest) + ".disk",
                                      FileLock::Mode::exclusive);
   if (!disk_lock) return std::unexpected(disk_lock.error());
+  auto config_text = store_.read(image->config_digest, kMaxConfigBytes);
+  if (!config_text) return std::unexpected(config_text.error());
+  boost::system::error_code parse_ec;
+  boost::json::value config = boost::json::parse(*config_text, parse_ec);
+  if (parse_ec || !config.is_object()) return fail(VB_ERR_IO, "image config is not a JSON object");
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     return boost::json::object{{"path", path},
                                {"size_bytes", static_cast<std::uint64_t>(st.st_size)},
                                {"cached", true},
-                               {"manifest_digest", image->manifest_digest}};
+                               {"manifest_digest", image->manifest_digest},
+                               {"config", std::move(config)}};
   }
   const std::string hex(digest_hex(image->manifest_digest));
   const std::string work = store_.tmp_dir() + "/rootfs-" + hex + "-" + std::to_string(::getpid());
@@ -185,6 +192,7 @@ Result<boost::json::object> ImageService::build_rootfs_disk(const std::string& r
                              {"size_bytes", *size},
                              {"cached", false},
                              {"manifest_digest", image->manifest_digest},
+                             {"config", std::move(config)},
                              {"unpack", std::move(*unpacked)}};
 }
 

@@ -211,18 +211,19 @@ TEST(RuntimeDispatch, IgnoredFieldsAndTheBackendsWarningsReachTheObserverInOrder
   auto s = workflow_spec({step("a", "echo", {"hi"})});
   s.sandbox.mounts = {spec::Mount{"/host", "/guest", true}};
   s.sandbox.image = "alpine:3";
+  s.sandbox.snapshot = "snap-1";
   Recorder seen;
   ASSERT_TRUE(fake.runtime.run(s, seen));
   ASSERT_GE(seen.events.size(), 5u);
-  EXPECT_EQ(
-      std::vector<std::string>(seen.events.begin(), seen.events.begin() + 5),
-      (std::vector<std::string>{
-          "run_started wf", "warning sandbox.image (OCI rootfs) is not supported yet; ignored",
-          "stage_started wf", "warning NO VM: falling back", "sandbox_ready fake"}));
-  // Mounts are no longer ignored: they reach the sandbox's config.
+  EXPECT_EQ(std::vector<std::string>(seen.events.begin(), seen.events.begin() + 5),
+            (std::vector<std::string>{
+                "run_started wf", "warning sandbox.snapshot is not supported yet; ignored",
+                "stage_started wf", "warning NO VM: falling back", "sandbox_ready fake"}));
+  // Mounts and the image are not ignored: they reach the sandbox's config.
   ASSERT_EQ(fake.log->created.size(), 1u);
   ASSERT_EQ(fake.log->created[0].mounts.size(), 1u);
   EXPECT_EQ(fake.log->created[0].mounts[0].guest, "/guest");
+  EXPECT_EQ(fake.log->created[0].image, std::optional<std::string>("alpine:3"));
 }
 
 TEST(RuntimeDispatch, ASandboxThatCannotBeMadeIsTheRunsError) {

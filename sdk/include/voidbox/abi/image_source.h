@@ -82,7 +82,8 @@ typedef struct vb_image_source_vtable {
                       vb_json_sink sink, void* sink_ctx, vb_error* error);
   /*
    * Builds (or finds in the cache) an ext4 image of the rootfs, keyed by the
-   * manifest digest. Result: {"path", "size_bytes", "cached"}.
+   * manifest digest. Result: {"path", "size_bytes", "cached", "config"} (config:
+   * the image's config JSON, so a caller learns its Env and WorkingDir).
    */
   vb_status (*build_rootfs_disk)(vb_image_source* source, const char* ref_or_digest,
                                  vb_json_sink sink, void* sink_ctx, vb_error* error);
