@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the VoidBox guest initramfs: the guest agent as /init, a static
 # busybox with the usual applets, and the kernel modules the agent loads at
-# boot (vsock, virtio, 9p, overlay, net, blk), decompressed to plain .ko.
+# boot (vsock, virtio, 9p, virtiofs, overlay, net, blk), decompressed to plain .ko.
 #
 # The output is reproducible: the same inputs give the same bytes.
 set -euo pipefail
@@ -16,7 +16,7 @@ default_modules=(
   vsock vmw_vsock_virtio_transport
   virtio_net
   9pnet_virtio 9p
-  virtiofs
+  fuse virtiofs
   overlay
   virtio_blk ext4 crc32c_generic
   virtio_console

@@ -23,10 +23,15 @@ enum class Kind { agent, pipeline, workflow, sandbox };
 enum class SandboxMode { auto_, local, mock };
 enum class AgentMode { task, service, interactive };
 
+// How a host directory reaches the guest: "type: 9p" (virtio-9p, the
+// default) or "type: virtiofs" (virtio-fs).
+enum class MountType { ninep, virtiofs };
+
 struct Mount {
   std::string host;
   std::string guest;
   bool readonly = true;  // "mode: ro" (default) or "rw"
+  MountType type = MountType::ninep;
 };
 
 // A host port that reaches a guest port: "HOST:GUEST", "HOST:GUEST/udp",

@@ -66,10 +66,11 @@ std::expected<MountPlan, std::string> plan_mounts(const std::vector<spec::Mount>
                                {"readonly", m.readonly},
                                {"owner_uid", kShareOwnerUid},
                                {"owner_gid", kShareOwnerGid}};
-    plan.devices.push_back(
-        boost::json::object{{"type", "virtio-9p"}, {"config", std::move(config)}});
+    const bool virtiofs = m.type == spec::MountType::virtiofs;
+    plan.devices.push_back(boost::json::object{{"type", virtiofs ? "virtiofs" : "virtio-9p"},
+                                               {"config", std::move(config)}});
     plan.guest_args.push_back("voidbox.mount" + std::to_string(i) + "=" + tag + "," + m.guest +
-                              (m.readonly ? ",ro" : ",rw"));
+                              (m.readonly ? ",ro" : ",rw") + (virtiofs ? ",virtiofs" : ""));
   }
   for (std::size_t i = 0; i < disks.size(); ++i) {
     const DiskAttachment& d = disks[i];

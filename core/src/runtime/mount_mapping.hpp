@@ -1,7 +1,8 @@
 // From `sandbox.mounts` and the sandbox's disks to what the VM needs: one
-// virtio-9p device per mount (tags voidbox0, voidbox1, ...), one virtio-blk
-// device per disk (serials vb-disk0, ...), and one guest argument each,
-//   voidbox.mount<N>=<tag>,<guest path>,ro|rw
+// virtio-9p or virtiofs device per mount (by its type; tags voidbox0,
+// voidbox1, ...), one virtio-blk device per disk (serials vb-disk0, ...),
+// and one guest argument each,
+//   voidbox.mount<N>=<tag>,<guest path>,ro|rw[,virtiofs]
 //   voidbox.disk<N>=<serial>,<guest path>,ro|rw
 // which the guest agent mounts before it serves.
 #pragma once

@@ -21,7 +21,7 @@ inline constexpr std::string_view kNetworkFields[] = {"enabled"sv,
                                                       "max_connections_per_second"sv,
                                                       "max_concurrent_connections"sv,
                                                       "ports"sv};
-inline constexpr std::string_view kMountFields[] = {"host"sv, "guest"sv, "mode"sv};
+inline constexpr std::string_view kMountFields[] = {"host"sv, "guest"sv, "mode"sv, "type"sv};
 inline constexpr std::string_view kLlmFields[] = {"provider"sv, "model"sv, "base_url"sv,
                                                   "api_key_env"sv, "credential_proxy"sv};
 inline constexpr std::string_view kObserveFields[] = {"traces"sv,       "metrics"sv,
@@ -51,6 +51,7 @@ inline constexpr std::string_view kSandboxModes[] = {"auto"sv, "local"sv, "mock"
 inline constexpr std::string_view kAgentModes[] = {"task"sv, "service"sv, "interactive"sv};
 inline constexpr std::string_view kStepModes[] = {"service"sv};
 inline constexpr std::string_view kMountModes[] = {"ro"sv, "rw"sv};
+inline constexpr std::string_view kMountTypes[] = {"9p"sv, "virtiofs"sv};
 inline constexpr std::string_view kPortProtocols[] = {"tcp"sv, "udp"sv};
 inline constexpr std::string_view kStageTypes[] = {"box"sv, "fan_out"sv};
 inline constexpr std::string_view kSkillTypes[] = {"agent"sv, "file"sv, "remote"sv, "cli"sv,

@@ -37,6 +37,10 @@ void parse_mount(Reader& r, const YAML::Node& node, const std::string& path, Mou
                }
              } else if (key == "mode") {
                if (auto mode = r.choice(value, field, kMountModes)) out.readonly = *mode == "ro";
+             } else if (key == "type") {
+               if (auto type = r.choice(value, field, kMountTypes)) {
+                 out.type = *type == "virtiofs" ? MountType::virtiofs : MountType::ninep;
+               }
              }
            });
 }

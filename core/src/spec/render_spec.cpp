@@ -28,8 +28,10 @@ json::object env_object(const std::map<std::string, std::string>& env) {
 json::array mounts_array(const std::vector<Mount>& mounts) {
   json::array out;
   for (const Mount& m : mounts) {
-    out.push_back(
-        json::object{{"host", m.host}, {"guest", m.guest}, {"mode", m.readonly ? "ro" : "rw"}});
+    out.push_back(json::object{{"host", m.host},
+                               {"guest", m.guest},
+                               {"mode", m.readonly ? "ro" : "rw"},
+                               {"type", m.type == MountType::virtiofs ? "virtiofs" : "9p"}});
   }
   return out;
 }

@@ -38,8 +38,8 @@ basic filesystems, loads the kernel modules under /lib/modules/$(uname -r) in
 dependency order, sets the clock from voidbox.clock=, reads the session secret
 from voidbox.secret= on /proc/cmdline, switches its root to the ext4 disk
 named by voidbox.root=<serial> (read-only, under a tmpfs overlay) if given,
-mounts the host shares named by
-voidbox.mount<N>=<tag>,<path>,ro|rw (virtio-9p) and the ext4 disks named by
+mounts the host shares named by voidbox.mount<N>=<tag>,<path>,ro|rw[,virtiofs]
+(virtio-9p, or virtio-fs) and the ext4 disks named by
 voidbox.disk<N>=<serial>,<path>,ro|rw (virtio-blk; failures of either are
 reported in the handshake), and serves the VoidBox protocol on vsock port 1234.
 

@@ -19,7 +19,8 @@ namespace voidbox::agent {
 namespace {
 
 bool valid_tag(std::string_view tag) {
-  if (tag.empty() || tag.size() > 31) return false;
+  // 31 bytes for a 9p tag, 36 for a virtio-fs one.
+  if (tag.empty() || tag.size() > 36) return false;
   for (char c : tag) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '_' || c == '-' || c == '.';
@@ -59,15 +60,23 @@ ShareList words_from_cmdline(std::string_view cmdline, const std::string& prefix
     const std::size_t b = a == std::string::npos ? a : value->find(',', a + 1);
     Share s;
     std::string mode;
+    std::string kind;
     if (b != std::string::npos) {
       s.tag = value->substr(0, a);
       s.path = value->substr(a + 1, b - a - 1);
       mode = value->substr(b + 1);
+      if (const std::size_t c = mode.find(','); c != std::string::npos) {
+        kind = mode.substr(c + 1);
+        mode.resize(c);
+      }
     }
-    if (!valid_tag(s.tag) || !valid_path(s.path) || (mode != "ro" && mode != "rw")) {
-      out.errors.push_back(key + "=" + *value + ": expected <tag>,<absolute path>,ro|rw");
+    if (!valid_tag(s.tag) || !valid_path(s.path) || (mode != "ro" && mode != "rw") ||
+        (!kind.empty() && kind != "virtiofs")) {
+      out.errors.push_back(key + "=" + *value +
+                           ": expected <tag>,<absolute path>,ro|rw[,virtiofs]");
       continue;
     }
+    s.virtiofs = kind == "virtiofs";
     s.readonly = mode == "ro";
     out.shares.push_back(std::move(s));
   }
@@ -133,22 +142,27 @@ std::vector<std::string> mount_shares(const std::vector<Share>& shares) {
     }
     const unsigned long flags = MS_NOSUID | MS_NODEV | (s.readonly ? MS_RDONLY : 0);
     int rc = -1;
-    // The 9p transport registers its tags while its driver probes the
-    // virtio devices at module load; ENOENT means the tag is not (yet) there.
+    // Both transports register their tags while their drivers probe the
+    // virtio devices at module load: a tag not (yet) there is ENOENT for 9p
+    // and EINVAL for virtio-fs.
+    const int not_yet = s.virtiofs ? EINVAL : ENOENT;
     for (int attempt = 0; attempt < 20; ++attempt) {
-      rc = ::mount(s.tag.c_str(), s.path.c_str(), "9p", flags, kShareMountOptions);
-      if (rc == 0 || errno != ENOENT) break;
+      rc = s.virtiofs ? ::mount(s.tag.c_str(), s.path.c_str(), "virtiofs", flags, "")
+                      : ::mount(s.tag.c_str(), s.path.c_str(), "9p", flags, kShareMountOptions);
+      if (rc == 0 || errno != not_yet) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (rc != 0) {
       const int e = errno;
       errors.push_back(where + "mount failed: " + std::strerror(e) +
-                       (e == ENOENT ? " (no virtio-9p device with this tag)" : ""));
+                       (e == not_yet ? (s.virtiofs ? " (no virtio-fs device with this tag)"
+                                                   : " (no virtio-9p device with this tag)")
+                                     : ""));
       VB_LOG_ERROR("share %s", errors.back().c_str());
       continue;
     }
-    VB_LOG_INFO("share %s mounted on %s (%s)", s.tag.c_str(), s.path.c_str(),
-                s.readonly ? "ro" : "rw");
+    VB_LOG_INFO("share %s mounted on %s (%s, %s)", s.tag.c_str(), s.path.c_str(),
+                s.readonly ? "ro" : "rw", s.virtiofs ? "virtiofs" : "9p");
   }
   return errors;
 }

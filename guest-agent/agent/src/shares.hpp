@@ -1,5 +1,6 @@
 // Host shares and disks, mounted before the agent serves:
 //   voidbox.mount<N>=<tag>,<guest path>,ro|rw    a virtio-9p device with that mount tag
+//   voidbox.mount<N>=<tag>,<guest path>,ro|rw,virtiofs   a virtio-fs device with that tag
 //   voidbox.disk<N>=<serial>,<guest path>,ro|rw  an ext4 virtio-blk disk with that serial
 // (N from 0 to kMaxShares-1). A disk is found by its serial, not by its
 // /dev/vdX name, which depends on probe order.
@@ -15,9 +16,10 @@ inline constexpr int kMaxShares = 32;
 inline constexpr const char* kShareMountOptions = "trans=virtio,version=9p2000.L,msize=512000";
 
 struct Share {
-  std::string tag;  // 9p mount tag, or the disk's virtio-blk serial
+  std::string tag;  // 9p or virtio-fs mount tag, or the disk's virtio-blk serial
   std::string path;
   bool readonly = true;
+  bool virtiofs = false;  // a share over virtio-fs rather than virtio-9p
 };
 
 struct ShareList {

@@ -21,6 +21,19 @@ TEST(SharesTest, ParsesEveryMountWordInIndexOrder) {
   EXPECT_FALSE(list.shares[1].readonly);
 }
 
+TEST(SharesTest, AFourthFieldAsksForVirtiofs) {
+  auto list = shares_from_cmdline(
+      "voidbox.mount0=voidbox0,/mnt/a,ro,virtiofs voidbox.mount1=voidbox1,/mnt/b,rw "
+      "voidbox.mount2=voidbox2,/mnt/c,rw,nfs");
+  ASSERT_EQ(list.shares.size(), 2u);
+  EXPECT_TRUE(list.shares[0].virtiofs);
+  EXPECT_TRUE(list.shares[0].readonly);
+  EXPECT_EQ(list.shares[0].path, "/mnt/a");
+  EXPECT_FALSE(list.shares[1].virtiofs);
+  ASSERT_EQ(list.errors.size(), 1u);
+  EXPECT_NE(list.errors[0].find("mount2"), std::string::npos);
+}
+
 TEST(SharesTest, MalformedWordsAreReportedNotMounted) {
   auto list = shares_from_cmdline(
       "voidbox.mount0=voidbox0,relative,ro voidbox.mount1=voidbox1,/a/../etc,rw "

@@ -167,8 +167,9 @@ int run(const std::string& config_path) {
   if (auto r = (*vm)->boot(); !r)
     return finish(exit_fd.get(), VmEnd::kInternalError, r.error().message);
 
-  const bool file_shares = std::any_of(config->devices.begin(), config->devices.end(),
-                                       [](const auto& d) { return d.type == "virtio-9p"; });
+  const bool file_shares =
+      std::any_of(config->devices.begin(), config->devices.end(),
+                  [](const auto& d) { return d.type == "virtio-9p" || d.type == "virtiofs"; });
   if (auto r = confine_process(file_shares); !r) {
     std::cerr << "voidbox-vmm: warning: " << r.error().message << "\n";
   }

@@ -59,7 +59,8 @@ std::expected<ProcessVmConfig, std::string> parse_config(std::string_view text) 
   if (const json::value* devices = o.if_contains("devices"); devices && devices->is_array()) {
     for (const auto& d : devices->as_array()) {
       const auto* type = d.is_object() ? d.as_object().if_contains("type") : nullptr;
-      if (type != nullptr && type->is_string() && type->as_string() == "virtio-9p") {
+      if (type != nullptr && type->is_string() &&
+          (type->as_string() == "virtio-9p" || type->as_string() == "virtiofs")) {
         return std::unexpected(
             "the process backend cannot share host directories (sandbox.mounts); use a VM "
             "backend such as --backend kvm");

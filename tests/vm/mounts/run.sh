@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Two host shares in one spec, on the kvm backend (inside the VM test
-# harness). The guest's command user (uid 1000) must
+# harness), both of the type given as the first argument: 9p (the default)
+# or virtiofs. The guest's command user (uid 1000) must
 #  - read the read-only share, and fail to write it with EROFS;
 #  - write the read-write share (created by voidbox, since it does not exist
 #    beforehand), the file arriving on the host with its content and owned
@@ -11,6 +12,12 @@
 #    plants itself (which resolves to the guest's own /etc, never the host's).
 set -euo pipefail
 
+type=${1:-9p}
+case $type in
+  9p) name=kvm-mounts ;;
+  virtiofs) name=kvm-mounts-virtiofs ;;
+  *) echo "usage: run.sh [9p|virtiofs]" >&2; exit 2 ;;
+esac
 build=${VOIDBOX_BUILD_DIR:?}
 src=${VOIDBOX_SOURCE_DIR:?}
 vb=$build/bin/voidbox
@@ -21,7 +28,7 @@ trap 'rm -rf -- "$work"' EXIT
 export XDG_RUNTIME_DIR=$work/run VOIDBOX_KEEP_STATE=1
 mkdir -p "$XDG_RUNTIME_DIR"
 fail() {
-  printf 'kvm-mounts: FAIL: %s\n' "$*" >&2
+  printf '%s: FAIL: %s\n' "$name" "$*" >&2
   local f
   for f in "$XDG_RUNTIME_DIR"/voidbox/*/vmm.log "$XDG_RUNTIME_DIR"/voidbox/*/console.log; do
     [[ -f $f ]] || continue
@@ -33,7 +40,7 @@ fail() {
 value() { sed -n "s/^$1=//p" <<<"$2" | tail -1; }
 
 export VOIDBOX_CONNECT_DEADLINE_SECS=${VOIDBOX_CONNECT_DEADLINE_SECS:-120}
-echo "kvm-mounts: guest kernel and image" >&2
+echo "$name: guest kernel and image" >&2
 kernel_info=$("$src/scripts/fetch-kernel.sh" --quiet) || fail "scripts/fetch-kernel.sh failed"
 krel=$(value VERSION "$kernel_info")
 image_info=$("$src/scripts/build-guest-image.sh" --quiet --kernel-version "$krel" \
@@ -49,16 +56,18 @@ printf '%s\n' "$marker" >"$outside/marker"
 cat >"$work/spec.yaml" <<SPEC
 api_version: v1
 kind: workflow
-name: kvm-mounts
+name: $name
 sandbox:
   memory_mb: 256
   mounts:
     - host: $ro
       guest: /mnt/ro
       mode: ro
+      type: $type
     - host: $rw
       guest: /mnt/rw
       mode: rw
+      type: $type
 workflow:
   steps:
     - name: check
@@ -70,6 +79,7 @@ SPEC
 # The guest side, read from the read-only share itself.
 cat >"$ro/check.sh" <<'GUEST'
 echo "uid=$(id -u)"
+echo "fstypes=$(awk '$2=="/mnt/ro"||$2=="/mnt/rw"{print $3}' /proc/mounts | sort -u | tr '\n' ' ')"
 echo "ro-read=$(cat /mnt/ro/input.txt)"
 if { echo x >/mnt/ro/new.txt; } 2>/tmp/ro.err; then echo "ro-write=allowed"; else echo "ro-write=refused: $(cat /tmp/ro.err)"; fi
 if mkdir /mnt/ro/newdir 2>/tmp/ro.err; then echo "ro-mkdir=allowed"; else echo "ro-mkdir=refused: $(cat /tmp/ro.err)"; fi
@@ -87,13 +97,14 @@ mkdir -p "$rw"
 ln -s "$outside" "$rw/planted-abs"
 ln -s ../outside "$rw/planted-rel"
 
-echo "kvm-mounts: voidbox run" >&2
+echo "$name: voidbox run" >&2
 out=$("$vb" run --file "$work/spec.yaml" --backend kvm 2>"$work/stderr") ||
   fail "voidbox run failed ($?): $(tail -n 20 "$work/stderr")"
 printf '%s\n' "$out" >&2
 line() { sed -n "s/^$1=//p" <<<"$out" | head -1; }
 
 [[ $(line uid) == 1000 ]] || fail "the command did not run as the guest's command user: $(line uid)"
+[[ $(line fstypes) == "$type " ]] || fail "the shares are not both $type mounts: $(line fstypes)"
 [[ $(line ro-read) == "read-only input" ]] || fail "ro share not readable: $(line ro-read)"
 [[ $(line ro-write) == *"Read-only file system"* ]] || fail "ro write: $(line ro-write)"
 [[ $(line ro-mkdir) == *"Read-only file system"* ]] || fail "ro mkdir: $(line ro-mkdir)"
@@ -111,4 +122,4 @@ done
 [[ $(line guest-link) == ok ]] || fail "the guest could not make a symlink in the rw share"
 [[ $(readlink "$rw/etc-link") == /etc ]] || fail "host sees $(readlink "$rw/etc-link") for the guest's link"
 [[ $(line etc-link) == guest-own ]] || fail "following the guest's /etc link: $(line etc-link)"
-echo "kvm-mounts: ok"
+echo "$name: ok"

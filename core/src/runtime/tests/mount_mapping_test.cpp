@@ -45,6 +45,24 @@ TEST(MountMappingTest, EveryMountGetsItsOwnDeviceAndGuestArgument) {
   EXPECT_TRUE(fs::is_directory(t.path / "out")) << "a missing rw directory is created";
 }
 
+TEST(MountMappingTest, AVirtiofsMountIsAVirtiofsDeviceAndSaysSoToTheGuest) {
+  TempDir t;
+  spec::Mount m{(t.path / "out").string(), "/mnt/out", false};
+  m.type = spec::MountType::virtiofs;
+  auto plan = plan_mounts({{(t.path / "out").string(), "/mnt/nine", false}, m});
+  ASSERT_TRUE(plan) << plan.error();
+  ASSERT_EQ(plan->devices.size(), 2u);
+  EXPECT_EQ(plan->devices[0].as_object().at("type").as_string(), "virtio-9p");
+  const auto& d = plan->devices[1].as_object();
+  EXPECT_EQ(d.at("type").as_string(), "virtiofs");
+  const auto& c = d.at("config").as_object();
+  EXPECT_EQ(c.at("tag").as_string(), "voidbox1");
+  EXPECT_FALSE(c.at("readonly").as_bool());
+  EXPECT_EQ(c.at("owner_gid").to_number<std::int64_t>(), 1000);
+  EXPECT_EQ(plan->guest_args[0], "voidbox.mount0=voidbox0,/mnt/nine,rw");
+  EXPECT_EQ(plan->guest_args[1], "voidbox.mount1=voidbox1,/mnt/out,rw,virtiofs");
+}
+
 TEST(MountMappingTest, MissingReadOnlySourceIsAnError) {
   TempDir t;
   auto plan = plan_mounts({{(t.path / "nope").string(), "/mnt/x", true}});

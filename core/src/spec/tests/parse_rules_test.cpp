@@ -252,6 +252,7 @@ TEST(SpecMounts, MountsAndEnv) {
   ASSERT_EQ(spec.sandbox.mounts.size(), 2u);
   EXPECT_FALSE(spec.sandbox.mounts[0].readonly);
   EXPECT_TRUE(spec.sandbox.mounts[1].readonly);
+  EXPECT_EQ(spec.sandbox.mounts[1].type, MountType::ninep);
   EXPECT_THAT(messages("kind: sandbox\nsandbox:\n  env: {1BAD: x}\n  mounts:\n"
                        "    - {host: ./d, guest: data, mode: rx}\n    - {guest: /x}\n"),
               ElementsAre("spec.yaml:3:9: sandbox.env.1BAD: '1BAD' is not a valid environment "
@@ -261,6 +262,20 @@ TEST(SpecMounts, MountsAndEnv) {
                           "spec.yaml:5:38: sandbox.mounts[0].mode: unknown value 'rx' (expected "
                           "ro or rw; did you mean 'ro'?)",
                           "spec.yaml:6:7: sandbox.mounts[1].host: missing required field"));
+}
+
+TEST(SpecMounts, TypeChoosesTheShareDevice) {
+  RunSpec spec = parse_ok(
+      "kind: sandbox\nsandbox:\n  mounts:\n"
+      "    - {host: ./d, guest: /data, mode: rw, type: virtiofs}\n"
+      "    - {host: ./c, guest: /config, type: 9p}\n");
+  ASSERT_EQ(spec.sandbox.mounts.size(), 2u);
+  EXPECT_EQ(spec.sandbox.mounts[0].type, MountType::virtiofs);
+  EXPECT_EQ(spec.sandbox.mounts[1].type, MountType::ninep);
+  EXPECT_THAT(messages("kind: sandbox\nsandbox:\n  mounts:\n"
+                       "    - {host: ./d, guest: /data, type: nfs}\n"),
+              ElementsAre(::testing::HasSubstr("sandbox.mounts[0].type: unknown value 'nfs' "
+                                               "(expected 9p or virtiofs")));
 }
 
 TEST(SpecPipeline, NoBoxes) {

@@ -93,7 +93,7 @@ constexpr const char* kAllowed[] = {
     "unlinkat",
 };
 
-// What a host directory share (virtio-9p) serves with: confined opens
+// What a host directory share (virtio-9p or virtiofs) serves with: confined opens
 // (openat2) and the *at calls on the descriptors they return, plus chmod,
 // utimensat and truncate by /proc/self/fd path for the calls that take no
 // O_PATH descriptor.
