@@ -31,7 +31,13 @@ BatchExporter::BatchExporter(Config config, Sender sender, Logger warn)
 }
 
 BatchExporter::~BatchExporter() {
-  const bool drained = flush();
+  // A flush that already gave up is not waited out a second time.
+  bool gave_up = false;
+  {
+    std::lock_guard lock(mu_);
+    gave_up = gave_up_;
+  }
+  const bool drained = !gave_up && flush();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -72,6 +78,7 @@ bool BatchExporter::flush() {
   const bool done =
       drained_.wait_for(lock, config_.flush_timeout, [&] { return queue_.empty() && !busy_; });
   --flushes_waiting_;
+  if (!done) gave_up_ = true;
   return done;
 }
 

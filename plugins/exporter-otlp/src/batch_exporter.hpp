@@ -67,6 +67,7 @@ class BatchExporter {
   bool busy_ = false;
   unsigned flushes_waiting_ = 0;
   bool stopping_ = false;
+  bool gave_up_ = false;  // a flush timed out
   std::atomic<bool> abort_{false};
   std::chrono::steady_clock::time_point unreachable_until_{};
   std::set<std::string> warned_;

@@ -134,6 +134,26 @@ TEST(OtlpBatchExporter, AFullQueueDropsAndCounts) {
   EXPECT_EQ(exporter.counts().sent, 2u);
 }
 
+TEST(OtlpBatchExporter, AHangingCollectorIsAbandonedWhenTheFlushGivesUp) {
+  Config config = test_config();
+  config.flush_timeout = std::chrono::milliseconds(200);
+  std::atomic<bool> aborted{false};
+  Sender hang = [&](const std::string&, const char*, const std::string&,
+                    const std::atomic<bool>& abort) {
+    while (!abort) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    aborted = true;
+    return PostOutcome{false, 0, "aborted", std::nullopt};
+  };
+  {
+    BatchExporter exporter(config, hang, {});
+    exporter.add(sample_span(1));
+    EXPECT_FALSE(exporter.flush());
+    EXPECT_FALSE(aborted);  // a flush that gives up does not cancel the request by itself
+  }
+  // Destroying the exporter cancelled the request instead of waiting it out.
+  EXPECT_TRUE(aborted);
+}
+
 TEST(OtlpConfig, ConfigBeatsVoidboxVariablesWhichBeatOtelVariables) {
   std::map<std::string, std::string> env{
       {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel:4318"},

@@ -31,7 +31,7 @@ workflow:
       run: { program: echo, args: ["hello otlp"] }
     - name: shout
       depends_on: [hello]
-      run: { program: tr, args: ["a-z", "A-Z"], stdin_from: hello }
+      run: { program: sh, args: ["-c", 'tr a-z A-Z; echo "$TRACEPARENT"'], stdin_from: hello }
   output_step: shout
 `);
   return file;
@@ -80,7 +80,8 @@ test('a workflow run exports its span tree, metrics and logs as OTLP protobuf', 
   try {
     const r = await run(writeSpec('otlp-tree', observeBlock(port)));
     assert.equal(r.code, 0, r.err);
-    assert.equal(r.out.trim(), 'HELLO OTLP');
+    const [output, traceparent] = r.out.trim().split('\n');
+    assert.equal(output, 'HELLO OTLP');
     assert.ok(received.requests.length > 0, 'the collector got requests');
     for (const req of received.requests) assert.equal(req.contentType, 'application/x-protobuf');
 
@@ -111,6 +112,10 @@ test('a workflow run exports its span tree, metrics and logs as OTLP protobuf', 
     const hello = byName(spans, 'step hello');
     const helloExec = spans.find((e) => e.name === 'exec' && e.parentSpanId === hello.spanId);
     assert.equal(helloExec.attributes['process.command_line'], 'echo hello otlp');
+    // The guest command ran with the W3C trace context of its exec span.
+    const shout = byName(spans, 'step shout');
+    const shoutExec = spans.find((e) => e.name === 'exec' && e.parentSpanId === shout.spanId);
+    assert.equal(traceparent, `00-${traceId}-${shoutExec.spanId}-01`);
 
     const metric = (name) => {
       const found = received.metrics.filter((m) => m.name === name);
@@ -180,7 +185,7 @@ test('with the collector down the run succeeds and says so once', async () => {
   });
   const down = await run(writeSpec('otlp-down', observeBlock(port)));
   assert.equal(down.code, 0, down.err);
-  assert.equal(down.out.trim(), 'HELLO OTLP');
+  assert.match(down.out, /^HELLO OTLP\n/);
   const mentions = down.err.split('\n').filter((l) => /cannot reach the OTLP collector/.test(l));
   assert.equal(mentions.length, 1, down.err);
   const off = await run(writeSpec('otlp-off', ''));
