@@ -36,6 +36,7 @@ install_agents() {
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm </dev/null
   fi
   bash "$(dirname "$0")/install-agent.sh" claude >/dev/null
+  bash "$(dirname "$0")/install-otlp-decoder.sh" >/dev/null
   # The agent VM tests boot on this disk; built here (seconds) rather than
   # by each test inside the emulated L1.
   bash "$(dirname "$0")/build-agent-disk.sh" claude >/dev/null

@@ -23,6 +23,8 @@ struct RunContext {
   SandboxConfig config;
   std::function<Result<std::unique_ptr<Sandbox>>(const SandboxConfig&, const WarningSink&)>
       make_sandbox;
+  // W3C trace context for a step's command (empty: none).
+  std::function<std::string(const std::string& step)> traceparent;
 };
 
 using KindRunner = Result<RunResult> (*)(RunContext&);

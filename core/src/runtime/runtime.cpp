@@ -2,10 +2,12 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "runtime/kind_runner.hpp"
 #include "runtime/serial_observer.hpp"
 #include "runtime/spec_mapping.hpp"
+#include "runtime/telemetry_setup.hpp"
 
 namespace voidbox {
 namespace {
@@ -93,16 +95,28 @@ Result<RunResult> Runtime::run(const spec::RunSpec& spec, RunObserver& observer,
   }
   if (entry->runner == nullptr) return std::unexpected(not_supported(*entry));
 
-  runtime::SerialObserver events(observer);
+  std::vector<std::string> warnings = runtime::unsupported_sandbox_fields(spec.sandbox);
+  auto telemetry = runtime::RunTelemetry::start(
+      spec, observer, [&]() -> const plugin::Registry& { return impl_->plugins(); }, warnings);
+  runtime::SerialObserver events(telemetry ? telemetry->observer() : observer);
   events.on_run_started({spec.kind, runtime::run_name(spec)});
-  for (const auto& warning : runtime::unsupported_sandbox_fields(spec.sandbox)) {
-    events.on_warning(warning);
-  }
-  runtime::RunContext run{spec, events, options, impl_->from_spec(spec),
+  for (const auto& warning : warnings) events.on_warning(warning);
+  runtime::RunContext run{spec,
+                          events,
+                          options,
+                          impl_->from_spec(spec),
                           [&](const SandboxConfig& config, const WarningSink& warn) {
                             return impl_->make(config, warn);
-                          }};
-  return entry->runner(run);
+                          },
+                          {}};
+  if (telemetry) {
+    run.traceparent = [&](const std::string& step) {
+      return telemetry->observer().traceparent(step);
+    };
+  }
+  auto result = entry->runner(run);
+  if (telemetry && !result) telemetry->observer().on_run_error(result.error().message);
+  return result;
 }
 
 Result<std::unique_ptr<Sandbox>> Runtime::create_sandbox(SandboxConfig config,

@@ -1,4 +1,5 @@
 // kind: workflow: the steps as a DAG in one shared sandbox.
+#include <map>
 #include <string>
 
 #include "runtime/kind_runner.hpp"
@@ -19,6 +20,13 @@ Result<RunResult> run_workflow_kind(RunContext& run) {
   options.input = run.options.input;
   options.on_step_start = [&](const std::string& step) { run.events.on_step_started(step); };
   options.on_step_end = [&](const StepResult& r) { run.events.on_step_finished(r); };
+  if (run.traceparent) {
+    options.step_env = [&](const std::string& step) {
+      std::map<std::string, std::string> env;
+      if (auto parent = run.traceparent(step); !parent.empty()) env["TRACEPARENT"] = parent;
+      return env;
+    };
+  }
   options.on_output = [&](const std::string& step, OutputStream stream,
                           std::span<const std::uint8_t> bytes) {
     run.events.on_output({step, stream, bytes});

@@ -143,6 +143,7 @@ std::expected<WorkflowResult, std::string> run_workflow(const spec::Workflow& wf
     control::ExecRequest req;
     req.program = step.run.program;
     req.args = step.run.args;
+    if (options.step_env) req.env = options.step_env(step.name);
     if (!step.service) {
       req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
           step.timeout_secs ? std::chrono::seconds(*step.timeout_secs) : options.default_timeout);

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -48,6 +49,8 @@ struct WorkflowOptions {
   // Each chunk a step prints, as it arrives (on the executor's thread).
   std::function<void(const std::string& step, OutputStream, std::span<const std::uint8_t>)>
       on_output;
+  // Variables added to a step's environment (called after on_step_start).
+  std::function<std::map<std::string, std::string>(const std::string& step)> step_env;
 };
 
 // Fails (without running anything) only when the DAG itself is invalid:
