@@ -24,7 +24,7 @@ kind: workflow
 name: ${name}
 ${observe}
 sandbox:
-  image: "busybox:latest"
+  snapshot: "deadbeef"
 workflow:
   steps:
     - name: hello
@@ -127,9 +127,9 @@ test('a workflow run exports its span tree, metrics and logs as OTLP protobuf', 
     assert.equal(metric('voidbox.run.stages').value, 1);
     assert.equal(metric('voidbox.run.exit_status').value, 0);
 
-    // sandbox.image is ignored with a warning: it must arrive as a log
+    // sandbox.snapshot is ignored with a warning: it must arrive as a log
     // record in the run's trace.
-    const warning = received.logs.find((l) => /sandbox.image/.test(l.body));
+    const warning = received.logs.find((l) => /sandbox.snapshot/.test(l.body));
     assert.ok(warning, `a warning log: ${JSON.stringify(received.logs)}`);
     assert.equal(warning.severity, 13);
     assert.equal(warning.traceId, traceId);
