@@ -1,7 +1,6 @@
 #include "runtime/agent_box.hpp"
 
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <thread>
 
@@ -10,13 +9,14 @@
 #include "agent/output_parser.hpp"
 #include "agent/provider.hpp"
 #include "agent/provisioning.hpp"
+#include "runtime/spec_mapping.hpp"
 
 namespace voidbox::runtime {
 namespace {
 
 // The programs a provisioned agent VM may start over the control channel:
-// the original's default list. It gates the first program only, not what the
-// agent itself spawns.
+// the original's default list, plus nc for the MCP readiness probe. It gates
+// the first program only, not what the agent itself spawns.
 const std::vector<std::string> kAgentAllowlist = {
     "sh",   "bash",   "claude-code", "claude", "codex", "python3", "pip", "git",  "gh",    "curl",
     "wget", "jq",     "cat",         "ls",     "mkdir", "cp",      "mv",  "rm",   "chmod", "find",
@@ -29,12 +29,6 @@ constexpr auto kMcpReadyDeadline = std::chrono::seconds(60);
 
 Error box_error(Error::Kind kind, const std::string& stage, const std::string& message) {
   return Error{kind, "stage '" + stage + "': " + message, std::nullopt};
-}
-
-std::optional<std::string> host_env(const std::string& name) {
-  const char* v = std::getenv(name.c_str());
-  if (v == nullptr) return std::nullopt;
-  return std::string(v);
 }
 
 AgentActivity::Type activity_type(agent::AgentEvent::Type type) {
@@ -191,7 +185,7 @@ Result<AgentOutcome> run_agent_box(RunContext& run, const AgentBoxRequest& reque
         return std::unexpected(std::string("fetching remote skills is not built yet"));
       });
   if (!skills) return std::unexpected(box_error(Error::Kind::invalid_spec, stage, skills.error()));
-  auto disk = agent::find_agent_disk(provider->flavor, host_env);
+  auto disk = agent::find_agent_disk(provider->flavor, process_env);
   if (!disk) return std::unexpected(box_error(Error::Kind::sandbox, stage, disk.error()));
 
   const bool use_proxy = request.llm.credential_proxy.value_or(
