@@ -168,6 +168,14 @@ std::uint32_t MmioTransport::read_register(std::uint64_t offset) {
       return q ? high32(q->used_addr) : 0;
     case kMmioConfigGeneration:
       return irq_.generation.load();
+    case kMmioShmLenLow:
+    case kMmioShmLenHigh:
+    case kMmioShmBaseLow:
+    case kMmioShmBaseHigh:
+      // No region (virtio 1.2 §4.2.2: a length of -1). A 0 here reads as a
+      // zero-length region at address 0, and virtio-fs then fails its probe
+      // trying to claim it as the DAX window.
+      return 0xffffffffu;
     default:
       return 0;
   }

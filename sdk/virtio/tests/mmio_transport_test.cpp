@@ -135,6 +135,18 @@ TEST_F(MmioFixture, IdentityRegisters) {
   EXPECT_EQ(rd(kMmioQueueNumMax), 0u);
 }
 
+TEST_F(MmioFixture, NoSharedMemoryRegionReadsAsAllOnes) {
+  // virtio-fs probes region 0 (its DAX window): a length of all ones says
+  // there is none, anything else is a region the driver tries to claim.
+  for (std::uint32_t id : {0u, 1u, 255u}) {
+    wr(kMmioShmSel, id);
+    EXPECT_EQ(rd(kMmioShmLenLow), 0xffffffffu);
+    EXPECT_EQ(rd(kMmioShmLenHigh), 0xffffffffu);
+    EXPECT_EQ(rd(kMmioShmBaseLow), 0xffffffffu);
+    EXPECT_EQ(rd(kMmioShmBaseHigh), 0xffffffffu);
+  }
+}
+
 TEST_F(MmioFixture, HandshakeActivatesDeviceWithQueues) {
   initialise(kFeatureVersion1 | kFeatureEventIdx);
   EXPECT_EQ(dev->acked, kFeatureVersion1 | kFeatureEventIdx);

@@ -65,6 +65,13 @@ inline constexpr std::uint64_t kMmioQueueAvailLow = 0x090;
 inline constexpr std::uint64_t kMmioQueueAvailHigh = 0x094;
 inline constexpr std::uint64_t kMmioQueueUsedLow = 0x0a0;
 inline constexpr std::uint64_t kMmioQueueUsedHigh = 0x0a4;
+// Shared memory regions (SHMSel is written, the rest read); this transport
+// has none, which a read of the length and base says with all ones.
+inline constexpr std::uint64_t kMmioShmSel = 0x0ac;
+inline constexpr std::uint64_t kMmioShmLenLow = 0x0b0;
+inline constexpr std::uint64_t kMmioShmLenHigh = 0x0b4;
+inline constexpr std::uint64_t kMmioShmBaseLow = 0x0b8;
+inline constexpr std::uint64_t kMmioShmBaseHigh = 0x0bc;
 inline constexpr std::uint64_t kMmioConfigGeneration = 0x0fc;
 inline constexpr std::uint64_t kMmioConfig = 0x100;
 inline constexpr std::uint64_t kMmioWindowSize = 0x200;
