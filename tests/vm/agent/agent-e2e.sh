@@ -235,10 +235,17 @@ case_pipeline() {
   b_cmd="$(rendezvous b c); s=\$(cat /workspace/input/seeds/seed.txt); command grep -q '\"a\"' /workspace/input.json && printf '{\"from\":\"b\",\"seed\":\"%s\",\"overlap\":%s}' \"\$s\" \$o > /workspace/output.json"
   c_cmd="$(rendezvous c b); printf '{\"from\":\"c\",\"overlap\":%s}' \$o > /workspace/output.json"
   d_cmd='cp /workspace/input.json /workspace/output.json'
-  local ports=()
+  # Two L2 guests booting at once in the single-vCPU emulated L1 sometimes
+  # leave one that never runs its kernel (no console output at all; the
+  # harness's L1 stall, issue 9). Only that gets one more attempt, with fresh
+  # mocks and state; any other failure fails at once.
+  local attempt rc finished ports
+  for attempt in 1 2; do
+  rm -rf "$state_root/sync" "$state_root/run" && mkdir -p "$state_root/sync"
+  ports=()
   for box in a b c d; do
     local var=${box}_cmd
-    start_mock "box-$box" "$(turns_json "${!var}" "box $box done")"
+    start_mock "box-$box-$attempt" "$(turns_json "${!var}" "box $box done")"
     ports+=("$mock_port")
   done
   cat >"$state_root/pipeline.yaml" <<YAML
@@ -284,15 +291,29 @@ pipeline:
 YAML
   echo "host MemAvailable: $(awk '/MemAvailable/ {print int($2/1024) " MiB"}' /proc/meminfo)" >&2
   set +e
-  "$vb" --output json run --backend kvm --file "$state_root/pipeline.yaml" \
+  VOIDBOX_CONNECT_DEADLINE_SECS=240 "$vb" --output json run --backend kvm --file "$state_root/pipeline.yaml" \
     --run-dir "$state_root/run" >"$state_root/pipeline.events" 2>"$state_root/pipeline.err"
-  local rc=$?
+  rc=$?
   set -e
   tail -n 30 "$state_root/pipeline.err" >&2
-  local finished
   finished=$(finished_event "$state_root/pipeline.events")
-  echo "run_finished: $finished" >&2
-  ((rc == 0)) || fail "voidbox run of the pipeline exited $rc"
+  echo "run_finished (attempt $attempt): $finished" >&2
+  ((rc == 0)) && break
+  never_booted=$(python3 -c 'import json,sys
+e=json.loads(sys.argv[1] or "{}")
+bad=[a for a in e.get("agents",[]) if not a["success"]]
+print(" ".join(a["stage"] for a in bad) if bad and all("cannot reach the guest agent" in a["error"] for a in bad) else "")' "$finished")
+  local box_dir console
+  for box_dir in "$state_root"/voidbox/*/; do
+    console="$box_dir/console.log"
+    if [[ -n $never_booted && -s $console ]] && [[ " $never_booted " == *" $(basename "$box_dir" | sed 's/-[^-]*$//') "* ]]; then
+      never_booted=  # it printed a kernel line, so it booted: a real failure
+    fi
+  done
+  ((attempt == 1)) && [[ -n $never_booted ]] || fail "voidbox run of the pipeline exited $rc"
+  echo "agent-e2e pipeline: box(es) $never_booted never booted (no console output); one more attempt" >&2
+  rm -rf "$state_root/voidbox"
+  done
   python3 - "$finished" "$state_root/pipeline.events" <<'PY' || fail "the pipeline's result is not what the boxes produced"
 import json, sys
 e = json.loads(sys.argv[1])
