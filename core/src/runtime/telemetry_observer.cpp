@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "voidbox/spec_parser.hpp"
+
 namespace voidbox::runtime {
 namespace {
 
@@ -11,20 +13,6 @@ std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count());
-}
-
-const char* kind_name(spec::Kind kind) {
-  switch (kind) {
-    case spec::Kind::agent:
-      return "agent";
-    case spec::Kind::pipeline:
-      return "pipeline";
-    case spec::Kind::workflow:
-      return "workflow";
-    case spec::Kind::sandbox:
-      return "sandbox";
-  }
-  return "unknown";
 }
 
 // gen_ai.system / gen_ai.provider.name for the spec's llm.provider.
@@ -74,7 +62,7 @@ TelemetryObserver::TelemetryObserver(RunObserver& next, const spec::RunSpec& spe
   run_.id = new_span_id();
   run_.name = "voidbox.run " + spec.name.value_or("run");
   run_.start_ns = now_ns();
-  run_kind_ = kind_name(spec.kind);
+  run_kind_ = std::string(spec::to_string(spec.kind));
 }
 
 TelemetryObserver::~TelemetryObserver() {
@@ -146,7 +134,7 @@ void TelemetryObserver::metric(const char* name, const char* unit, const char* d
 
 void TelemetryObserver::on_run_started(const RunStarted& e) {
   run_.name = "voidbox.run " + e.name;
-  run_kind_ = kind_name(e.kind);
+  run_kind_ = std::string(spec::to_string(e.kind));
   next_.on_run_started(e);
 }
 
